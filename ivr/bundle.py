@@ -1,0 +1,86 @@
+"""Load flows.yaml, prompts/ and the audio manifest into one immutable, validated bundle."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivr import manifest, prompts, yamlpos
+from ivr.catalog import Prompt, build
+from ivr.flow import rules, schema
+from ivr.flow.model import Flow
+from ivr.manifest import AudioEntry
+from ivr.problems import FlowInvalid, Problem, errors
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the ops-edited files live."""
+
+    flows: Path
+    prompts: Path
+    audio: Path
+
+    def files(self) -> list[Path]:
+        """Every file whose change means a reload."""
+        found = [self.flows, *sorted(self.prompts.glob("*.yaml")), self.audio / manifest.MANIFEST]
+        return found
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Everything a call needs, loaded once and shared read-only by all requests."""
+
+    flow: Flow
+    prompts: dict[str, Prompt]
+    audio: dict[str, AudioEntry]
+    stale: list[str]
+    missing: list[str]
+    digest: str
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def inspect(sources: Sources) -> tuple[Bundle | None, list[Problem]]:
+    """Load and validate everything; return the bundle (None on errors) and every problem found."""
+    problems: list[Problem] = []
+    display = sources.flows.name if sources.flows.parent == sources.prompts.parent else str(sources.flows)
+    doc = yamlpos.load(sources.flows, display)
+    flow = schema.build(doc) if not doc.problems or doc.data is not None else None
+    texts = prompts.load(sources.prompts, problems)
+    bundle = None
+    if flow is not None:
+        rules.check(flow, texts, doc)
+    problems.extend(doc.problems)
+    if flow is not None and not errors(problems):
+        catalog, missing_ids = build(flow, texts)
+        for prompt_id in missing_ids:
+            problems.append(Problem(f"{sources.prompts.name}/system.yaml", 1, 1,
+                                    f"prompt '{prompt_id}' is needed but not defined in prompts/",
+                                    f"add a line {prompt_id}: \"…\" (文言を追加してください)"))
+        entries = manifest.read(sources.audio, problems)
+        fresh, stale, missing = manifest.match(catalog, entries, sources.audio)
+        if not errors(problems):
+            bundle = Bundle(flow, catalog, fresh, stale, missing, _digest(sources), errors_free(problems))
+    return bundle, sorted(problems)
+
+
+def errors_free(problems: list[Problem]) -> list[Problem]:
+    """The warnings among the problems."""
+    return [p for p in problems if p.severity == "warning"]
+
+
+def load(sources: Sources) -> Bundle:
+    """The bundle, or FlowInvalid listing every error."""
+    bundle, problems = inspect(sources)
+    if bundle is None:
+        raise FlowInvalid(errors(problems) or problems)
+    return bundle
+
+
+def _digest(sources: Sources) -> str:
+    sha = hashlib.sha256()
+    for path in sources.files():
+        if path.is_file():
+            sha.update(path.name.encode() + b"\0" + path.read_bytes())
+    return sha.hexdigest()[:16]

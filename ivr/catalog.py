@@ -1,0 +1,110 @@
+"""Every prompt the flow can play, composed from option labels and templates, with its speech text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ivr.calendar import BusinessCalendar, OpeningHours
+from ivr.flow.model import Flow, Menu
+from ivr.prompts import PromptTexts
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# System prompts the call logic plays directly (besides greeting, announcement and the emergency prompt).
+SYSTEM = ("invalid_key", "no_input", "agent_connecting", "agent_busy", "agent_no_answer", "agent_failed",
+          "agent_canceled", "goodbye", "fallback")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One playable prompt: the text as written and as sent to the speech engine."""
+
+    id: str
+    text: str
+    speech: str
+
+
+class MissingText(KeyError):
+    """A prompt id the flow or a template needs is not in prompts/."""
+
+
+class Composer:
+    """Builds prompt texts from the flow and prompts/; records which ids were missing."""
+
+    def __init__(self, flow: Flow, texts: PromptTexts) -> None:
+        self.flow, self.texts = flow, texts
+        self.missing: list[str] = []
+
+    def get(self, prompt_id: str) -> str:
+        """A prompt's text, or a marker (recorded as missing)."""
+        if prompt_id in self.texts.texts:
+            return self.texts.texts[prompt_id]
+        self.missing.append(prompt_id)
+        return f"[{prompt_id}]"
+
+    def key_name(self, key: str) -> str:
+        """How a key is said: 米印 for *, シャープ for #, digits as they are."""
+        return self.texts.texts.get(f"keyname.{key}", key)
+
+    def options(self, menu: Menu) -> str:
+        """'…については1を、…については2を、押してください。' from the menu's labels."""
+        style = f"compose.{menu.style}"
+        items = [self.get(f"{style}.item").format(label=self.get(o.label), key=self.key_name(o.key))
+                 for o in menu.options]
+        return self.get(f"{style}.sep").join(items) + self.get(f"{style}.end")
+
+    def global_keys(self, names: list[str]) -> str:
+        """The sentence announcing the global keys that work here."""
+        keys = self.flow.keys
+        parts = [self.get(f"compose.{name}").format(key=self.key_name(getattr(keys, name.removesuffix("_answer"))))
+                 for name in names]
+        return self.get("compose.keys_sep").join(parts) + self.get("compose.keys_end")
+
+    def menu(self, menu: Menu) -> str:
+        """The full menu prompt: intro, options, global keys."""
+        names = ["repeat", "agent"] if menu.id == self.flow.start else ["repeat", "back", "agent"]
+        intro = self.get(menu.intro) if menu.intro else ""
+        return intro + self.options(menu) + self.global_keys(names)
+
+    def after_answer(self) -> str:
+        """What follows every answer: again, other questions, main menu, agent."""
+        return self.global_keys(["repeat_answer", "back_answer", "main_menu", "agent"])
+
+    def hours(self, calendar: BusinessCalendar) -> str:
+        """The weekly opening hours in words, e.g. '平日9:00から17:00まで'."""
+        weekly = [calendar.weekly.get(i) for i in range(7)]
+        if len(set(weekly[:5])) == 1 and weekly[0] and not any(weekly[5:]):
+            return self.get("hours.weekdays").format(**_span(weekly[0]))
+        parts = [self.get("hours.day").format(day=self.get(f"day.{DAYS[i]}"), **_span(h))
+                 for i, h in enumerate(weekly) if h]
+        return self.get("hours.sep").join(parts)
+
+
+def _span(hours: OpeningHours) -> dict[str, str]:
+    return {"open": _clock(hours.open), "close": _clock(hours.close)}
+
+
+def _clock(t: dt.time) -> str:
+    return f"{t.hour}:{t.minute:02d}"
+
+
+def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]:
+    """Every prompt the flow can play, by id, and the prompt ids it needed but prompts/ lacks."""
+    c = Composer(flow, texts)
+    written: dict[str, str] = {}
+    if flow.announcement:
+        written[flow.announcement] = c.get(flow.announcement)
+    written[flow.greeting] = c.get(flow.greeting)
+    for menu in flow.menus.values():
+        written[f"menu.{menu.id}"] = c.menu(menu)
+        written[f"menu.{menu.id}.short"] = c.options(menu)
+        for option in menu.options:
+            if option.answer:
+                written[option.answer] = c.get(option.answer)
+    written["after_answer"] = c.after_answer()
+    written["closed"] = c.get("closed").format(hours=c.hours(flow.calendar))
+    written[flow.emergency_prompt] = c.get(flow.emergency_prompt)
+    for prompt_id in SYSTEM:
+        written[prompt_id] = c.get(prompt_id)
+    prompts = {pid: Prompt(pid, text, texts.speech(text)) for pid, text in written.items()}
+    return prompts, sorted(set(c.missing))

@@ -1,0 +1,111 @@
+"""The texts a caller hears (prompts/*.yaml) and the reading list that turns them into speech."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivr import yamlpos
+from ivr.flow.fields import Section
+from ivr.problems import Problem
+
+READINGS_FILE = "readings.yaml"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One speech adaptation: a written form (or a regular expression) and what must be heard."""
+
+    spoken: str
+    written: str | None = None
+    pattern: re.Pattern[str] | None = None
+
+    def apply(self, text: str) -> str:
+        """Replace every occurrence in a text."""
+        if self.pattern is not None:
+            return self.pattern.sub(self.spoken, text)
+        assert self.written is not None
+        return text.replace(self.written, self.spoken)
+
+
+@dataclass
+class PromptTexts:
+    """Every prompt text by id, where it was written, and the reading list."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    where: dict[str, tuple[str, int]] = field(default_factory=dict)
+    readings: list[Reading] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def speech(self, text: str) -> str:
+        """The text as the engine must hear it: every reading applied, in list order."""
+        for reading in self.readings:
+            text = reading.apply(text)
+        return text
+
+
+def load(folder: Path, problems: list[Problem]) -> PromptTexts:
+    """Read prompts/*.yaml (id: text) and prompts/readings.yaml; problems are appended."""
+    result = PromptTexts()
+    if not folder.is_dir():
+        problems.append(Problem(str(folder), 1, 1, "the prompts folder is missing", "restore prompts/"))
+        return result
+    for path in sorted(folder.glob("*.yaml")):
+        display = f"{folder.name}/{path.name}"
+        doc = yamlpos.load(path, display)
+        result.files.append(path)
+        if path.name == READINGS_FILE:
+            result.readings = _readings(doc)
+        else:
+            _texts(doc, result)
+        problems.extend(doc.problems)
+    return result
+
+
+def _texts(doc: yamlpos.Document, result: PromptTexts) -> None:
+    if doc.data is None and not doc.problems:
+        doc.problem((), "the prompt file is empty", "add lines like greeting: \"…\" or remove the file")
+    if not isinstance(doc.data, dict):
+        if doc.data is not None:
+            doc.problem((), "a prompt file is a list of id: text lines", "write each prompt as id: \"text\"")
+        return
+    for prompt_id, text in doc.data.items():
+        line = doc.at((prompt_id,), key=True)[0]
+        # templates may be empty (a separator of nothing); a prompt a caller hears may not
+        if not isinstance(text, str) or not (text.strip() or str(prompt_id).startswith("compose.")):
+            doc.problem((prompt_id,), f"prompt '{prompt_id}' has no text",
+                        "write the words in quotes after the colon (文言を引用符で囲んで書いてください)")
+            continue
+        if str(prompt_id) in result.texts:
+            first_file, first_line = result.where[str(prompt_id)]
+            doc.problem((prompt_id,), f"prompt id '{prompt_id}' is already defined in {first_file}:{first_line}",
+                        "rename one of them", key=True)
+            continue
+        result.texts[str(prompt_id)] = " ".join(text.split())
+        result.where[str(prompt_id)] = (doc.file, line)
+
+
+def _readings(doc: yamlpos.Document) -> list[Reading]:
+    top = Section(doc, (), ("readings",), required=("readings",))
+    entries = top.get("readings") or []
+    if not isinstance(entries, list):
+        doc.problem(("readings",), "'readings' must be a list", "write each reading on a '- ' line")
+        return []
+    readings: list[Reading] = []
+    for i, _entry in enumerate(entries):
+        sec = Section(doc, ("readings", i), ("written", "pattern", "spoken", "note"), required=("spoken",))
+        spoken, written, pattern = sec.text("spoken", ""), sec.text("written", optional=True), sec.get("pattern")
+        if (written is None) == (pattern is None):
+            doc.problem(("readings", i), "a reading needs either 'written:' or 'pattern:'",
+                        "write written: \"(株)\" (the text as written) or pattern: (a regular expression)")
+            continue
+        if pattern is not None:
+            try:
+                readings.append(Reading(spoken or "", pattern=re.compile(str(pattern))))
+            except re.error as exc:
+                doc.problem(("readings", i, "pattern"), f"the pattern is not a valid regular expression ({exc})",
+                            "fix the pattern, or use written: for plain text")
+        else:
+            readings.append(Reading(spoken or "", written=written))
+    return readings
