@@ -1,0 +1,24 @@
+"""Production gunicorn settings (`gunicorn -c gunicorn.conf.py app:app`)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8080')}")
+# Webhooks are short and CPU-light: a few processes, each with threads for the occasional slow client.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Twilio gives a webhook 15 s; a stuck request is killed well before that so Twilio's fallback URL can act.
+timeout = 10
+graceful_timeout = 10
+keepalive = 5
+# Each worker loads and validates the flow itself; an invalid flow stops the boot with the messages.
+preload_app = False
+max_requests = 20000
+max_requests_jitter = 2000
+accesslog = "-"
+# No query string values carry caller data (positions and counters only); the body is never logged.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+errorlog = "-"
+loglevel = "info"
+forwarded_allow_ips = ""  # never trust X-Forwarded-*: signatures are checked against PUBLIC_BASE_URL

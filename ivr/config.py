@@ -1,0 +1,71 @@
+"""Configuration: defaults, then the environment, then the test override; required secrets fail fast."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("ivr")
+
+
+class ConfigError(RuntimeError):
+    """The service cannot start with this configuration; the message says what to set."""
+
+
+def defaults() -> dict[str, Any]:
+    """Settings that apply when nothing else says otherwise."""
+    return {
+        "TWILIO_AUTH_TOKEN": None,
+        "PUBLIC_BASE_URL": None,
+        "AUDIO_BASE_URL": None,
+        "IVR_FLOWS": str(ROOT / "flows.yaml"),
+        "IVR_PROMPTS": str(ROOT / "prompts"),
+        "IVR_AUDIO": str(ROOT / "audio"),
+        "IVR_DEV": False,
+        "IVR_RELOAD_INTERVAL_S": 2.0,  # how often a worker looks at the ops files' modification times
+        "IVR_CLOCK": None,  # a callable returning an aware datetime; tests inject a fixed one
+    }
+
+
+def from_environment() -> dict[str, Any]:
+    """Settings taken from environment variables (only those that are set)."""
+    found: dict[str, Any] = {}
+    for name in ("TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "AUDIO_BASE_URL", "IVR_FLOWS", "IVR_PROMPTS", "IVR_AUDIO"):
+        if os.environ.get(name):
+            found[name] = os.environ[name]
+    if "IVR_DEV" in os.environ:
+        found["IVR_DEV"] = os.environ["IVR_DEV"].strip().lower() in ("1", "true", "yes", "on")
+    if os.environ.get("IVR_RELOAD_INTERVAL_S"):
+        found["IVR_RELOAD_INTERVAL_S"] = float(os.environ["IVR_RELOAD_INTERVAL_S"])
+    return found
+
+
+def init_app(app: Flask, test_config: dict[str, Any] | None, *, strict: bool) -> None:
+    """Fill app.config in order and check it; `strict` (serving) turns missing secrets into errors."""
+    app.config.from_mapping(defaults())
+    app.config.from_mapping(from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    dev = bool(app.config["IVR_DEV"])
+    if not app.config["TWILIO_AUTH_TOKEN"]:
+        if dev:
+            log.warning("!!! IVR_DEV=1: Twilio signatures are NOT checked. Never run like this in production. !!!")
+        elif strict:
+            raise ConfigError("TWILIO_AUTH_TOKEN is not set: set it to the Twilio account's auth token "
+                              "(or IVR_DEV=1 for local development without signature checks)")
+    base = app.config["PUBLIC_BASE_URL"]
+    if not base:
+        if strict and not dev:
+            raise ConfigError("PUBLIC_BASE_URL is not set: set it to the origin Twilio calls, "
+                              "e.g. https://ivr.example.jp")
+        base = "http://127.0.0.1:8080"
+    base = str(base).rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"PUBLIC_BASE_URL={base!r} must start with https:// (or http:// for local use)")
+    app.config["PUBLIC_BASE_URL"] = base
+    app.config["AUDIO_BASE_URL"] = str(app.config["AUDIO_BASE_URL"] or f"{base}/audio").rstrip("/")

@@ -1,0 +1,28 @@
+"""GET /healthz: 200 with the loaded flow's hash when a flow is loaded, 503 otherwise."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, jsonify
+
+from ivr.state import get_state
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Liveness and what is loaded: flow hash, audio coverage, the last reload error."""
+    state = get_state()
+    loaded = state.current()
+    body: dict[str, object] = {"status": "ok" if loaded else "no flow loaded",
+                               "last_reload_error": [str(p) for p in state.last_error] or None}
+    if loaded:
+        bundle = loaded.bundle
+        body.update(flow=bundle.digest, loaded_at=loaded.loaded_at,
+                    audio={"fresh": len(bundle.audio), "stale": len(bundle.stale), "missing": len(bundle.missing)})
+    return jsonify(body), 200 if loaded else 503
+
+
+def init_app(app: Flask) -> None:
+    """Register the health check."""
+    app.register_blueprint(bp)

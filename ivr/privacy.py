@@ -1,0 +1,47 @@
+"""Caller numbers never appear in clear text: every log line masks them."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask
+
+# E.164 (+81…), and national forms starting with 0 (09012345678, 090-1234-5678), as anyone might write them.
+_NUMBER = re.compile(r"(?<![\w+])(\+\d[\d\- ]{6,}\d|0\d{9,10}|0\d{1,4}-\d{1,4}-\d{3,4})(?!\w)")
+
+
+def mask_number(value: str | None) -> str:
+    """'+819012345678' → '+81*******78': enough to tell calls apart, not enough to call back."""
+    if not value:
+        return "-"
+    digits = re.sub(r"\D", "", value)
+    if len(digits) < 6:
+        return "*" * len(digits)
+    prefix = ("+" if value.strip().startswith("+") else "") + digits[:2]
+    return prefix + "*" * (len(digits) - 4) + digits[-2:]
+
+
+def scrub(text: str) -> str:
+    """Mask every phone-number-like run in a text."""
+    return _NUMBER.sub(lambda m: mask_number(m.group(1)), text)
+
+
+class MaskingFilter(logging.Filter):
+    """Rewrites each record's message with numbers masked, whoever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask, then let the record through."""
+        record.msg = scrub(record.getMessage())
+        record.args = None
+        return True
+
+
+def init_app(app: Flask) -> None:
+    """Put the masking filter on the app's and the root logger's handlers."""
+    masking = MaskingFilter()
+    for logger in (app.logger, logging.getLogger()):
+        for handler in logger.handlers:
+            handler.addFilter(masking)
+        logger.addFilter(masking)
+    logging.getLogger("ivr").addFilter(masking)

@@ -1,0 +1,158 @@
+"""TwiML for every position of a call, built with twilio.twiml and memoized per loaded flow."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote, urlencode
+
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+from ivr.bundle import Bundle
+from ivr.flow.model import Flow
+
+Reason = Literal["", "no_input", "invalid", "closed", "emergency", "busy", "no-answer", "failed", "canceled"]
+# What is played before the menu or answer, by reason.
+PREFIX: dict[str, tuple[str, ...]] = {"": (), "no_input": ("no_input",), "invalid": ("invalid_key",),
+                                      "busy": ("agent_busy",), "no-answer": ("agent_no_answer",),
+                                      "failed": ("agent_failed",), "canceled": ("agent_canceled",)}
+MAX_PATH = 8
+MAX_COUNT = 9
+
+
+def resolve(flow: Flow, path: str) -> str:
+    """The longest prefix of a key path that still leads somewhere in this flow (calls survive menu edits)."""
+    menu = flow.menus[flow.start]
+    for i, key in enumerate(path[:MAX_PATH]):
+        option = menu.option(key)
+        if option is None:
+            return path[:i]
+        if option.answer is not None:
+            return path[: i + 1]
+        assert option.menu is not None
+        menu = flow.menus[option.menu]
+    return path[:MAX_PATH]
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Absolute URLs under PUBLIC_BASE_URL and AUDIO_BASE_URL."""
+
+    base: str
+    audio: str
+
+    def to(self, route: str, **params: str | int) -> str:
+        """An absolute URL of one of our routes with its query."""
+        return f"{self.base}{route}?{urlencode(params)}" if params else f"{self.base}{route}"
+
+    def file(self, name: str) -> str:
+        """The absolute URL of an audio file."""
+        return f"{self.audio}/{quote(name)}"
+
+
+class Renderer:
+    """Turns (position, reason, counters) into TwiML text; the flow is static, so each answer is kept."""
+
+    def __init__(self, bundle: Bundle, urls: Urls) -> None:
+        self.bundle, self.flow, self.urls = bundle, bundle.flow, urls
+        self._cache: dict[tuple[object, ...], str] = {}
+        self._lock = threading.Lock()
+
+    def _memo(self, key: tuple[object, ...], build: Callable[[], VoiceResponse]) -> str:
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = str(build())
+            with self._lock:
+                self._cache[key] = cached
+        return cached
+
+    def _speak(self, parent: VoiceResponse | Gather, prompt_id: str) -> None:
+        """Play the prompt's audio, or say its text when the audio is missing or stale."""
+        entry = self.bundle.audio.get(prompt_id)
+        if entry is not None:
+            parent.play(self.urls.file(entry.file))
+        else:
+            prompt = self.bundle.prompts[prompt_id]
+            parent.say(prompt.speech, language=self.flow.say_language, voice=self.flow.say_voice)
+
+    def _gather(self, path: str, prompt_ids: tuple[str, ...], no_input: int, invalid: int) -> VoiceResponse:
+        response = VoiceResponse()
+        action = self.urls.to("/voice/key", p=path, n=no_input, x=invalid)
+        gather = Gather(input="dtmf", num_digits=1, timeout=self.flow.input.timeout_s, finish_on_key="",
+                        action=action, method="POST", action_on_empty_result=False)
+        for prompt_id in prompt_ids:
+            self._speak(gather, prompt_id)
+        response.append(gather)
+        # A Gather that times out falls through: this Redirect (no Digits) is how "no input" arrives.
+        response.redirect(action, method="POST")
+        return response
+
+    def _node_prompts(self, path: str, reason: str) -> tuple[str, ...]:
+        menus, answer = self.flow.walk(path)
+        if answer is not None and answer.answer is not None:
+            if reason == "no_input":  # the answer was heard; re-offer only the choices after it
+                return ("no_input", "after_answer")
+            return (*PREFIX.get(reason, ()), answer.answer, "after_answer")
+        menu = f"menu.{menus[-1].id}"
+        return ("no_input", f"{menu}.short") if reason == "no_input" else (*PREFIX.get(reason, ()), menu)
+
+    def welcome(self) -> str:
+        """A new call: announcement, greeting, start menu."""
+        ids = (self.flow.announcement,) if self.flow.announcement else ()
+        ids = (*ids, self.flow.greeting, f"menu.{self.flow.start}")
+        return self._memo(("welcome",), lambda: self._gather("", ids, 0, 0))
+
+    def node(self, path: str, reason: Reason = "", no_input: int = 0, invalid: int = 0) -> str:
+        """The menu or answer at a key path, after what the reason calls for."""
+        def build() -> VoiceResponse:
+            prompts = self._node_prompts(path, reason)
+            if reason in ("closed", "emergency"):
+                prompts = ("closed" if reason == "closed" else self.flow.emergency_prompt, *prompts)
+            return self._gather(path, prompts, no_input, invalid)
+        return self._memo(("node", path, reason, no_input, invalid), build)
+
+    def agent(self, path: str) -> str:
+        """Put the caller through; busy, no answer and failure come back to /voice/agent/done."""
+        def build() -> VoiceResponse:
+            response = VoiceResponse()
+            self._speak(response, "agent_connecting")
+            agent = self.flow.agent
+            dial = Dial(timeout=agent.dial_timeout_s, action=self.urls.to("/voice/agent/done", p=path),
+                        method="POST", caller_id=agent.caller_id)
+            if agent.destination.startswith("sip"):
+                dial.sip(agent.destination)
+            else:
+                dial.number(agent.destination)
+            response.append(dial)
+            return response
+        return self._memo(("agent", path), build)
+
+    def goodbye(self, reason: Literal["", "closed", "emergency"] = "") -> str:
+        """End the call politely, after the hours when closed."""
+        def build() -> VoiceResponse:
+            response = VoiceResponse()
+            if reason:
+                self._speak(response, "closed" if reason == "closed" else self.flow.emergency_prompt)
+            self._speak(response, "goodbye")
+            response.hangup()
+            return response
+        return self._memo(("goodbye", reason), build)
+
+    def fallback(self) -> str:
+        """Static apology; <Say> only, so it works when audio cannot be fetched."""
+        def build() -> VoiceResponse:
+            response = VoiceResponse()
+            prompt = self.bundle.prompts["fallback"]
+            response.say(prompt.speech, language=self.flow.say_language, voice=self.flow.say_voice)
+            response.hangup()
+            return response
+        return self._memo(("fallback",), build)
+
+
+def minimal_fallback() -> str:
+    """Valid TwiML for the worst case, when no flow was ever loaded: end the call cleanly."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
