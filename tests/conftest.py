@@ -1,0 +1,120 @@
+"""Shared fixtures: the app on the real flow files, a signing Twilio client, a fixed clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner, FlaskClient
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
+
+from ivr import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "test-auth-token-0123456789abcdef"
+BASE = "https://ivr.example.jp"
+TOKYO = dt.timezone(dt.timedelta(hours=9))
+# A Wednesday at 10:00 in Tokyo: inside business hours.
+OPEN_INSTANT = dt.datetime(2026, 11, 25, 10, 0, tzinfo=TOKYO)
+CLOSED_INSTANT = dt.datetime(2026, 11, 25, 20, 0, tzinfo=TOKYO)
+
+
+class FixedClock:
+    """A clock that says what the test tells it."""
+
+    def __init__(self, instant: dt.datetime) -> None:
+        self.instant = instant
+
+    def __call__(self) -> dt.datetime:
+        return self.instant
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """The instant the app believes it is; a weekday inside business hours unless the test moves it."""
+    return FixedClock(OPEN_INSTANT)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    """A private copy of flows.yaml, prompts/ and audio/ that a test may edit."""
+    shutil.copy(ROOT / "flows.yaml", tmp_path / "flows.yaml")
+    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
+    shutil.copytree(ROOT / "audio", tmp_path / "audio")
+    return tmp_path
+
+
+def make_app(files: Path, clock: FixedClock, **overrides: Any) -> Flask:
+    """An app on a copy of the real files, signatures on, with the fixed clock."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PUBLIC_BASE_URL": BASE,
+        "IVR_FLOWS": str(files / "flows.yaml"),
+        "IVR_PROMPTS": str(files / "prompts"),
+        "IVR_AUDIO": str(files / "audio"),
+        "IVR_CLOCK": clock,
+        "IVR_RELOAD_INTERVAL_S": 0.0,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(files: Path, clock: FixedClock) -> Iterator[Flask]:
+    """The hotline app as Twilio sees it."""
+    yield make_app(files, clock)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A plain HTTP client (no signature)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """Runs `flask ivr …` commands against the app."""
+    return app.test_cli_runner()
+
+
+def sign(url: str, form: dict[str, str], token: str = TOKEN) -> str:
+    """The X-Twilio-Signature Twilio would send for this URL and form."""
+    return str(RequestValidator(token).compute_signature(url, form))
+
+
+class Twilio:
+    """Posts to the app the way Twilio does: absolute URL under PUBLIC_BASE_URL, signed form."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def post(self, url: str, **form: str) -> TestResponse:
+        """POST a signed webhook; `url` may be absolute (from TwiML) or a path."""
+        absolute = url if url.startswith("http") else BASE + url
+        data = {"CallSid": "CA00000000000000000000000000000001", "From": "+819012345678", "To": "+81120701675",
+                **form}
+        path = absolute.removeprefix(BASE)
+        return self.client.post(path, data=data, headers={"X-Twilio-Signature": sign(absolute, data)})
+
+
+@pytest.fixture
+def twilio(client: FlaskClient) -> Twilio:
+    """A signing Twilio stand-in."""
+    return Twilio(client)
+
+
+def parse(response: TestResponse) -> ElementTree.Element:
+    """The TwiML root of a response, after checking status and content type."""
+    assert response.status_code == 200, response.data[:300]
+    assert response.mimetype in ("text/xml", "application/xml")
+    root = ElementTree.fromstring(response.data)
+    assert root.tag == "Response"
+    return root
