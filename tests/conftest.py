@@ -26,6 +26,9 @@ OPEN_INSTANT = dt.datetime(2026, 11, 25, 10, 0, tzinfo=TOKYO)
 CLOSED_INSTANT = dt.datetime(2026, 11, 25, 20, 0, tzinfo=TOKYO)
 
 
+DROP = object()
+
+
 class FixedClock:
     """A clock that says what the test tells it."""
 
@@ -64,7 +67,8 @@ def make_app(files: Path, clock: FixedClock, **overrides: Any) -> Flask:
         "IVR_RELOAD_INTERVAL_S": 0.0,
     }
     config.update(overrides)
-    return create_app(config)
+    # DROP leaves a setting to the environment and the defaults
+    return create_app({k: v for k, v in config.items() if v is not DROP})
 
 
 @pytest.fixture
@@ -118,3 +122,24 @@ def parse(response: TestResponse) -> ElementTree.Element:
     root = ElementTree.fromstring(response.data)
     assert root.tag == "Response"
     return root
+
+
+def heard(app: Flask, element: ElementTree.Element) -> list[str]:
+    """The prompt ids a caller hears from a TwiML element, whether played from audio or said."""
+    bundle = app.extensions["ivr.state"].loaded.bundle
+    by_file = {entry.file: pid for pid, entry in bundle.audio.items()}
+    by_speech = {prompt.speech: pid for pid, prompt in bundle.prompts.items()}
+    ids = []
+    for child in element.iter():
+        if child.tag == "Play":
+            ids.append(by_file[(child.text or "").rsplit("/", 1)[-1]])
+        elif child.tag == "Say":
+            ids.append(by_speech[child.text or ""])
+    return ids
+
+
+def query(url: str) -> dict[str, str]:
+    """The query parameters of an absolute URL, as a plain dict."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}

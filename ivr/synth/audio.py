@@ -10,12 +10,13 @@ limiter hold the few peaks that would go above `peak_db`, clip to [-1, 1] and μ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import soxr
 
-from . import levels
+from . import dynamics, levels
 from .g711 import MAX_ERROR_16BIT
 from .wavfile import Samples, parse_wav, read_wav, wav_duration, write_ulaw_wav
 
@@ -116,13 +117,20 @@ def _trim(x: Samples, max_lead_s: float, max_trail_s: float) -> Samples:
 
 def _set_level(x: Samples, target_db: float, peak_db: float) -> Samples:
     ceiling = 10.0 ** (peak_db / 20.0) - _ULAW_MARGIN
-    gain_db = target_db - levels.speech_level_db(x, PHONE_RATE)
-    for _ in range(_MAX_PASSES):
-        y = levels.limit_peaks(x * 10.0 ** (gain_db / 20.0), PHONE_RATE, ceiling)
-        error = target_db - levels.speech_level_db(y, PHONE_RATE)
-        if abs(error) <= _LEVEL_TOLERANCE_DB:
-            return y
-        gain_db += error  # limiting lowered the level: push harder, the limiter holds the peaks
-    if abs(error) > 0.5:
-        raise ValueError(f"cannot reach a speech level of {target_db} dBFS with peaks under {peak_db} dBFS")
-    return y
+    shapers: list[Callable[[Samples], Samples]] = [
+        lambda s: dynamics.limit_peaks(s, PHONE_RATE, ceiling),  # clean: rides the gain down
+        lambda s: dynamics.soft_clip(s, ceiling),  # when riding cannot lift the level any more
+    ]
+    for shape in shapers:
+        gain_db = target_db - levels.speech_level_db(x, PHONE_RATE)
+        last_error = float("inf")
+        for _ in range(_MAX_PASSES):
+            y = shape(x * 10.0 ** (gain_db / 20.0))
+            error = target_db - levels.speech_level_db(y, PHONE_RATE)
+            if abs(error) <= _LEVEL_TOLERANCE_DB:
+                return y
+            if abs(error) > 0.9 * abs(last_error):
+                break  # more gain only meets more limiting
+            last_error = error
+            gain_db += error
+    raise ValueError(f"cannot reach a speech level of {target_db} dBFS with peaks under {peak_db} dBFS")

@@ -1,4 +1,4 @@
-"""Speech level, silence detection and peak limiting for float samples in [-1, 1].
+"""Speech level and silence detection for float samples in [-1, 1].
 
 Speech level (a simplified ITU-T P.56 active speech level): cut the signal into 20 ms frames and
 take each frame's mean power in dBFS (0 dBFS = a constant at full scale 1.0, so a full-scale sine
@@ -24,7 +24,6 @@ _ABS_FLOOR_DB = -70.0
 _ACTIVE_GATE_DB = 30.0
 _SILENCE_FLOOR_DB = -60.0
 _SILENCE_GATE_DB = 40.0
-_LIMITER_WINDOW_S = 0.005
 
 
 def _frame_db(samples: Samples, rate: int, frame_s: float) -> npt.NDArray[np.float64]:
@@ -36,7 +35,7 @@ def _frame_db(samples: Samples, rate: int, frame_s: float) -> npt.NDArray[np.flo
     power = (padded.reshape(n, hop) ** 2).sum(axis=1)
     power /= np.minimum(hop, len(samples) - np.arange(n) * hop)
     with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(power)
+        return np.asarray(10.0 * np.log10(power), dtype=np.float64)
 
 
 def _reference_db(samples: Samples, rate: int) -> float | None:
@@ -82,20 +81,3 @@ def silences(samples: Samples, rate: int) -> tuple[float, float, float]:
     hop = max(1, round(rate * SILENCE_FRAME_S))
     end = min(len(samples), (int(idx[-1]) + 1) * hop)
     return int(idx[0]) * hop / rate, (len(samples) - end) / rate, longest * hop / rate
-
-
-def limit_peaks(samples: Samples, rate: int, ceiling: float) -> Samples:
-    """Soft look-ahead limiter: keep |samples| <= ceiling with a gain that glides over ~5 ms."""
-    need = np.minimum(1.0, ceiling / np.maximum(np.abs(samples), 1e-12))
-    if need.min() >= 1.0:
-        return samples
-    w = max(1, round(rate * _LIMITER_WINDOW_S))
-    # running minimum over +-w, then a moving average over +-w: each averaged value is the
-    # minimum of a window that contains the sample, so the smooth gain never exceeds `need`
-    padded = np.pad(need, w, constant_values=1.0)
-    gain = need.copy()
-    for k in range(2 * w + 1):
-        np.minimum(gain, padded[k : k + len(need)], out=gain)
-    csum = np.concatenate(([0.0], np.cumsum(np.pad(gain, w, mode="edge"))))
-    smooth = (csum[2 * w + 1 :] - csum[: -(2 * w + 1)]) / (2 * w + 1)
-    return samples * np.minimum(smooth, need)

@@ -1,0 +1,102 @@
+"""X-Twilio-Signature on every Twilio-facing POST, and configuration that fails fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from conftest import BASE, DROP, TOKEN, FixedClock, make_app, sign
+from ivr.config import ConfigError
+
+FORM = {"CallSid": "CA1", "From": "+819012345678", "Digits": "1"}
+ENDPOINTS = ["/voice", "/voice/key?p=1&n=0&x=0", "/voice/agent/done?p=1", "/voice/status", "/voice/fallback",
+             "/voice/node?p=2"]
+
+
+def post(client: FlaskClient, path: str, signature: str | None, form: dict[str, str] = FORM) -> int:
+    headers = {"X-Twilio-Signature": signature} if signature is not None else {}
+    return client.post(path, data=form, headers=headers).status_code
+
+
+@pytest.mark.parametrize("path", ENDPOINTS, ids=ENDPOINTS)
+def test_valid_signature_is_accepted(client: FlaskClient, path: str) -> None:
+    assert post(client, path, sign(BASE + path, FORM)) == 200
+
+
+@pytest.mark.parametrize("path", ENDPOINTS, ids=ENDPOINTS)
+def test_missing_signature_is_403(client: FlaskClient, path: str) -> None:
+    assert post(client, path, None) == 403
+
+
+@pytest.mark.parametrize(("case", "signature"), [
+    ("forged", "c2lnbmF0dXJlIGZvcmdlZCBieSBzb21lb25l"),
+    ("empty", ""),
+    ("another-token", sign(BASE + "/voice", FORM, token="someone-elses-token")),
+    ("different-host", sign("https://evil.example.com/voice", FORM)),
+    ("http-not-https", sign("http://ivr.example.jp/voice", FORM)),
+    ("other-form", sign(BASE + "/voice", {**FORM, "Digits": "2"})),
+], ids=lambda v: v if len(v) < 20 else "")
+def test_bad_signatures_are_403(client: FlaskClient, case: str, signature: str) -> None:
+    assert post(client, "/voice", signature) == 403
+
+
+def test_action_url_with_query_validates_and_its_query_is_covered(client: FlaskClient) -> None:
+    path = "/voice/key?p=12&n=1&x=0"
+    assert post(client, path, sign(BASE + path, FORM)) == 200
+    # the same signature does not carry over to another position
+    assert post(client, "/voice/key?p=13&n=1&x=0", sign(BASE + path, FORM)) == 403
+
+
+def test_forwarded_headers_are_not_trusted(client: FlaskClient) -> None:
+    evil = "https://evil.example.com/voice"
+    response = client.post("/voice", data=FORM, headers={"X-Twilio-Signature": sign(evil, FORM),
+                                                         "X-Forwarded-Host": "evil.example.com",
+                                                         "X-Forwarded-Proto": "https", "Host": "evil.example.com"})
+    assert response.status_code == 403
+
+
+def test_behind_a_proxy_the_public_base_url_is_what_counts(client: FlaskClient) -> None:
+    # the request reaches us as http://localhost/voice, but Twilio signed the public https URL
+    response = client.post("/voice", data=FORM, base_url="http://localhost:8080",
+                           headers={"X-Twilio-Signature": sign(BASE + "/voice", FORM)})
+    assert response.status_code == 200
+
+
+def test_audio_and_health_need_no_signature(client: FlaskClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/audio/nothing-here.wav").status_code == 404
+
+
+def test_missing_token_refuses_to_start(files: Path, clock: FixedClock) -> None:
+    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN is not set"):
+        make_app(files, clock, TWILIO_AUTH_TOKEN=None)
+
+
+def test_missing_public_base_url_refuses_to_start(files: Path, clock: FixedClock) -> None:
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL is not set"):
+        make_app(files, clock, PUBLIC_BASE_URL=None)
+
+
+def test_dev_mode_skips_signatures_with_a_loud_warning(files: Path, clock: FixedClock,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    app = make_app(files, clock, TWILIO_AUTH_TOKEN=None, IVR_DEV=True)
+    assert "signatures are NOT checked" in caplog.text
+    assert app.test_client().post("/voice", data=FORM).status_code == 200
+
+
+def test_environment_is_read_and_test_config_wins(files: Path, clock: FixedClock,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://from-env.example.jp/")
+    monkeypatch.setenv("AUDIO_BASE_URL", "https://cdn.example.jp/ivr/")
+    app = make_app(files, clock, PUBLIC_BASE_URL=DROP)
+    assert app.config["PUBLIC_BASE_URL"] == "https://from-env.example.jp"
+    assert app.config["AUDIO_BASE_URL"] == "https://cdn.example.jp/ivr"
+    assert make_app(files, clock).config["PUBLIC_BASE_URL"] == BASE
+
+
+def test_token_is_used_for_validation(files: Path, clock: FixedClock) -> None:
+    app = make_app(files, clock, TWILIO_AUTH_TOKEN="another")
+    assert post(app.test_client(), "/voice", sign(BASE + "/voice", FORM, token=TOKEN)) == 403
+    assert post(app.test_client(), "/voice", sign(BASE + "/voice", FORM, token="another")) == 200

@@ -1,0 +1,278 @@
+"""Walking the menu as a caller: every menu, every key, every answer, misses and the agent."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+import yaml
+from flask import Flask
+
+from conftest import BASE, CLOSED_INSTANT, FixedClock, Twilio, heard, parse, query
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ = yaml.safe_load((ROOT / "prompts" / "faq.yaml").read_text("utf-8"))
+ALL_KEYS = list("0123456789*#")
+# (section key, question key, answer prompt id) for all 15 FAQ answers.
+ANSWERS = [(s, q, f"a{s}_{q}") for s, n in (("1", 5), ("2", 4), ("3", 4), ("4", 2)) for q in map(str, range(1, n + 1))]
+MENUS = [("", "main"), ("1", "s1"), ("2", "s2"), ("3", "s3"), ("4", "s4")]
+
+
+def gather_of(root: ElementTree.Element) -> ElementTree.Element:
+    """The single Gather of a menu response, checked to be followed by the no-input Redirect."""
+    assert [c.tag for c in root] == ["Gather", "Redirect"]
+    gather, redirect = root
+    assert redirect.text == gather.get("action")
+    assert redirect.get("method") == "POST"
+    return gather
+
+
+def key(twilio: Twilio, path: str, digits: str | None, n: int = 0, x: int = 0) -> ElementTree.Element:
+    """Press a key (None = no input) at a position."""
+    form = {} if digits is None else {"Digits": digits}
+    return parse(twilio.post(f"/voice/key?p={path}&n={n}&x={x}", **form))
+
+
+def test_incoming_call_plays_greeting_then_main_menu_inside_gather(app: Flask, twilio: Twilio) -> None:
+    root = parse(twilio.post("/voice"))
+    gather = gather_of(root)
+    assert gather.attrib == {
+        "action": f"{BASE}/voice/key?p=&n=0&x=0", "method": "POST", "input": "dtmf", "numDigits": "1",
+        "timeout": "6", "finishOnKey": "", "actionOnEmptyResult": "false",
+    }
+    assert heard(app, gather) == ["greeting", "menu.main"]
+
+
+def test_announcement_plays_before_greeting_when_set(files: Path, clock: FixedClock) -> None:
+    from conftest import make_app
+
+    flows = files / "flows.yaml"
+    flows.write_text(flows.read_text("utf-8").replace("announcement: null", "announcement: notice"), "utf-8")
+    app = make_app(files, clock)
+    root = parse(Twilio(app.test_client()).post("/voice"))
+    assert heard(app, gather_of(root)) == ["notice", "greeting", "menu.main"]
+
+
+@pytest.mark.parametrize(("section", "question", "answer"), ANSWERS, ids=[a for _, _, a in ANSWERS])
+def test_every_answer_is_two_keys_from_the_main_menu(app: Flask, twilio: Twilio, section: str, question: str,
+                                                     answer: str) -> None:
+    menu = gather_of(key(twilio, "", section))
+    assert heard(app, menu) == [f"menu.s{section}"]
+    assert query(menu.get("action", ""))["p"] == section
+    root = key(twilio, section, question)
+    gather = gather_of(root)
+    assert heard(app, gather) == [answer, "after_answer"]
+    assert query(gather.get("action", "")) == {"p": section + question, "n": "0", "x": "0"}
+    bundle = app.extensions["ivr.state"].loaded.bundle
+    assert bundle.prompts[answer].text == " ".join(FAQ[answer].split())
+
+
+def announced_keys(text: str) -> set[str]:
+    """Keys a composed prompt tells the caller to press."""
+    names = {"米印": "*", "シャープ": "#"}
+    found = set(re.findall(r"(\d)番、", text)) | set(re.findall(r"(\d)を", text))
+    found |= {names[m] for m in re.findall(r"(米印|シャープ)を", text)}
+    return found
+
+
+NODES = [*MENUS, ("12", "answer a1_2"), ("42", "answer a4_2")]
+
+
+@pytest.mark.parametrize(("path", "what"), NODES, ids=[w for _, w in NODES])
+def test_announced_keys_are_exactly_the_working_keys(app: Flask, twilio: Twilio, path: str, what: str) -> None:
+    bundle = app.extensions["ivr.state"].loaded.bundle
+    prompt_id = "after_answer" if what.startswith("answer") else f"menu.{what}"
+    announced = announced_keys(bundle.prompts[prompt_id].text)
+    working = {k for k in ALL_KEYS if "invalid_key" not in heard(app, key(twilio, path, k))}
+    assert announced == working
+    assert announced >= {"*", "0"}
+
+
+@pytest.mark.parametrize(("path", "menu"), MENUS[1:], ids=[m for _, m in MENUS[1:]])
+def test_back_from_a_section_returns_to_main(app: Flask, twilio: Twilio, path: str, menu: str) -> None:
+    root = key(twilio, path, "#")
+    assert heard(app, root) == ["menu.main"]
+    assert query(gather_of(root).get("action", ""))["p"] == ""
+
+
+@pytest.mark.parametrize(("section", "question", "answer"), ANSWERS, ids=[a for _, _, a in ANSWERS])
+def test_back_and_main_menu_from_an_answer(app: Flask, twilio: Twilio, section: str, question: str,
+                                           answer: str) -> None:
+    assert heard(app, key(twilio, section + question, "#")) == [f"menu.s{section}"]
+    assert heard(app, key(twilio, section + question, "9")) == ["menu.main"]
+
+
+def test_back_at_the_main_menu_is_not_a_key(app: Flask, twilio: Twilio) -> None:
+    root = key(twilio, "", "#")
+    assert heard(app, root) == ["invalid_key", "menu.main"]
+    assert query(gather_of(root).get("action", "")) == {"p": "", "n": "0", "x": "1"}
+
+
+@pytest.mark.parametrize(("path", "expected"), [("", ["menu.main"]), ("1", ["menu.s1"]), ("4", ["menu.s4"]),
+                                                ("11", ["a1_1", "after_answer"]),
+                                                ("34", ["a3_4", "after_answer"])],
+                         ids=["main", "s1", "s4", "a1_1", "a3_4"])
+def test_repeat_replays_the_same_position_and_resets_counters(app: Flask, twilio: Twilio, path: str,
+                                                              expected: list[str]) -> None:
+    root = key(twilio, path, "*", n=1, x=2)
+    assert heard(app, root) == expected
+    assert query(gather_of(root).get("action", "")) == {"p": path, "n": "0", "x": "0"}
+
+
+@pytest.mark.parametrize("path", ["", "2", "23"], ids=["main", "s2", "a2_3"])
+def test_no_input_reprompts_shorter_then_gives_up_to_the_agent_in_hours(app: Flask, twilio: Twilio,
+                                                                         path: str) -> None:
+    short = "after_answer" if len(path) == 2 else f"menu.{'main' if not path else 's' + path}.short"
+    first = key(twilio, path, None, n=0)
+    assert heard(app, first) == ["no_input", short]
+    assert query(gather_of(first).get("action", "")) == {"p": path, "n": "1", "x": "0"}
+    second = key(twilio, path, None, n=1)
+    assert query(gather_of(second).get("action", ""))["n"] == "2"
+    final = key(twilio, path, None, n=2)
+    assert [c.tag for c in final] == ["Say", "Dial"] or [c.tag for c in final] == ["Play", "Dial"]
+
+
+def test_no_input_past_the_limit_out_of_hours_reads_hours_and_hangs_up(app: Flask, twilio: Twilio,
+                                                                        clock: FixedClock) -> None:
+    clock.instant = CLOSED_INSTANT
+    root = key(twilio, "1", None, n=2)
+    assert heard(app, root) == ["closed", "goodbye"]
+    assert root[-1].tag == "Hangup"
+
+
+@pytest.mark.parametrize("digits", ["7", "8", "12", "A", "+", "１"], ids=["7", "8", "two-digits", "letter",
+                                                                        "plus", "fullwidth"])
+def test_invalid_key_says_so_and_repeats_the_menu(app: Flask, twilio: Twilio, digits: str) -> None:
+    root = key(twilio, "", digits, x=0)
+    assert heard(app, root) == ["invalid_key", "menu.main"]
+    assert query(gather_of(root).get("action", "")) == {"p": "", "n": "0", "x": "1"}
+
+
+def test_invalid_keys_past_the_limit_end_with_hours_when_closed(app: Flask, twilio: Twilio,
+                                                                clock: FixedClock) -> None:
+    assert query(gather_of(key(twilio, "4", "8", x=2)).get("action", ""))["x"] == "3"
+    clock.instant = CLOSED_INSTANT
+    root = key(twilio, "4", "8", x=3)
+    assert heard(app, root) == ["closed", "goodbye"]
+    assert [c.tag for c in root][-1] == "Hangup"
+
+
+def test_agent_key_in_hours_dials_with_timeout_and_action(app: Flask, twilio: Twilio) -> None:
+    root = key(twilio, "3", "0")
+    assert [c.tag for c in root][1:] == ["Dial"]
+    assert heard(app, root) == ["agent_connecting"]
+    dial = root[1]
+    assert dial.attrib == {"timeout": "25", "action": f"{BASE}/voice/agent/done?p=3", "method": "POST"}
+    assert [(c.tag, c.text) for c in dial] == [("Number", "+81120701675")]
+
+
+def test_agent_key_out_of_hours_reads_hours_then_the_same_menu(app: Flask, twilio: Twilio,
+                                                               clock: FixedClock) -> None:
+    clock.instant = CLOSED_INSTANT
+    root = key(twilio, "3", "0")
+    assert heard(app, gather_of(root)) == ["closed", "menu.s3"]
+    assert query(gather_of(root).get("action", ""))["p"] == "3"
+
+
+def test_closed_prompt_reads_the_opening_hours_from_the_flow(app: Flask) -> None:
+    bundle = app.extensions["ivr.state"].loaded.bundle
+    assert "平日9:00から17:00まで" in bundle.prompts["closed"].text
+    assert "平日9時から17時まで" in bundle.prompts["closed"].speech
+
+
+@pytest.mark.parametrize(("outcome", "apology"), [("busy", "agent_busy"), ("no-answer", "agent_no_answer"),
+                                                  ("failed", "agent_failed"), ("canceled", "agent_canceled"),
+                                                  ("garbage", "agent_failed")],
+                         ids=["busy", "no-answer", "failed", "canceled", "unknown"])
+def test_dial_outcomes_apologise_and_return_to_the_menu(app: Flask, twilio: Twilio, outcome: str,
+                                                        apology: str) -> None:
+    root = parse(twilio.post("/voice/agent/done?p=2", DialCallStatus=outcome))
+    assert heard(app, gather_of(root)) == [apology, "menu.s2"]
+    assert query(gather_of(root).get("action", "")) == {"p": "2", "n": "0", "x": "0"}
+
+
+def test_dial_completed_says_goodbye_and_hangs_up(app: Flask, twilio: Twilio) -> None:
+    root = parse(twilio.post("/voice/agent/done?p=", DialCallStatus="completed"))
+    assert [c.tag for c in root] in (["Say", "Hangup"], ["Play", "Hangup"])
+    assert heard(app, root) == ["goodbye"]
+
+
+def test_sip_destination_dials_sip(files: Path, clock: FixedClock) -> None:
+    from conftest import make_app
+
+    flows = files / "flows.yaml"
+    flows.write_text(flows.read_text("utf-8").replace('"+81120701675"', '"sip:desk@pbx.example.jp"'), "utf-8")
+    root = parse(Twilio(make_app(files, clock).test_client()).post("/voice/key?p=&n=0&x=0", Digits="0"))
+    assert [(c.tag, c.text) for c in root.find("Dial") or []] == [("Sip", "sip:desk@pbx.example.jp")]
+
+
+def test_emergency_closure_plays_its_own_message(files: Path, clock: FixedClock) -> None:
+    from conftest import make_app
+
+    flows = files / "flows.yaml"
+    flows.write_text(flows.read_text("utf-8").replace("emergency_closure: false", "emergency_closure: true"), "utf-8")
+    app = make_app(files, clock)
+    root = parse(Twilio(app.test_client()).post("/voice/key?p=1&n=0&x=0", Digits="0"))
+    assert heard(app, root) == ["emergency_closed", "menu.s1"]
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("/voice/key?p=99&n=0&x=0", ["menu.main"]),           # a menu that does not exist
+    ("/voice/key?p=1x&n=0&x=0", ["menu.s1"]),             # garbage after a valid prefix
+    ("/voice/key?p=123456789&n=0&x=0", ["a1_2", "after_answer"]),  # keys past an answer
+    ("/voice/key?p=%E2%91%A0&n=zz&x=-1", ["menu.main"]),  # non-ASCII position, bad counters
+    ("/voice/no/such/route", ["menu.main"]),
+    ("/voice/node?p=3", ["menu.s3"]),
+], ids=["unknown-menu", "garbage-suffix", "past-answer", "non-ascii", "unknown-route", "node"])
+def test_nonsense_positions_bring_the_caller_back_on_track(app: Flask, twilio: Twilio, url: str,
+                                                            expected: list[str]) -> None:
+    root = parse(twilio.post(url, Digits="*"))
+    assert heard(app, gather_of(root)) == expected
+
+
+def test_status_callback_is_acknowledged_with_empty_twiml(twilio: Twilio) -> None:
+    root = parse(twilio.post("/voice/status", CallStatus="completed", CallDuration="42"))
+    assert list(root) == []
+
+
+def test_fallback_is_a_static_apology_with_say_and_hangup(app: Flask, twilio: Twilio) -> None:
+    root = parse(twilio.post("/voice/fallback", ErrorCode="11200"))
+    assert [c.tag for c in root] == ["Say", "Hangup"]
+    assert root[0].attrib == {"language": "ja-JP", "voice": "Polly.Mizuki"}
+    assert heard(app, root) == ["fallback"]
+
+
+def test_an_unexpected_error_answers_with_the_fallback_not_a_500(app: Flask, twilio: Twilio,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    renderer = app.extensions["ivr.state"].loaded.renderer
+
+    def explode(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(renderer, "node", explode)
+    response = twilio.post("/voice/key?p=1&n=0&x=0", Digits="1")
+    root = parse(response)
+    assert heard(app, root) == ["fallback"]
+    assert b"boom" not in response.data and b"Traceback" not in response.data
+
+
+def test_get_on_a_webhook_is_405_with_twiml(client: object) -> None:
+    from flask.testing import FlaskClient
+
+    assert isinstance(client, FlaskClient)
+    response = client.get("/voice")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    assert ElementTree.fromstring(response.data).tag == "Response"
+
+
+def test_caller_number_never_logged_in_clear(app: Flask, twilio: Twilio, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    twilio.post("/voice", From="+819011112222")
+    twilio.post("/voice/status", From="+819011112222", CallStatus="completed")
+    assert caplog.records
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "+819011112222" not in text and "9011112222" not in text
+    assert "+81********22" in text
