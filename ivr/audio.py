@@ -18,8 +18,9 @@ def audio(name: str) -> Response:
     folder = Path(current_app.config["IVR_AUDIO"])
     if not SAFE_NAME.match(name) or ".." in name or not (folder / name).is_file():
         abort(404)
-    response = send_from_directory(folder, name, mimetype="audio/wav", conditional=True, etag=True,
-                                   max_age=ONE_YEAR)
+    response = send_from_directory(
+        folder, name, mimetype="audio/wav", conditional=True, etag=True, max_age=ONE_YEAR
+    )
     response.cache_control.public = True
     response.cache_control.immutable = True
     return response

@@ -55,9 +55,15 @@ def inspect(sources: Sources) -> tuple[Bundle | None, list[Problem]]:
     if flow is not None and not errors(problems):
         catalog, missing_ids = build(flow, texts)
         for prompt_id in missing_ids:
-            problems.append(Problem(f"{sources.prompts.name}/system.yaml", 1, 1,
-                                    f"prompt '{prompt_id}' is needed but not defined in prompts/",
-                                    f"add a line {prompt_id}: \"…\" (文言を追加してください)"))
+            problems.append(
+                Problem(
+                    f"{sources.prompts.name}/system.yaml",
+                    1,
+                    1,
+                    f"prompt '{prompt_id}' is needed but not defined in prompts/",
+                    f'add a line {prompt_id}: "…" (文言を追加してください)',
+                )
+            )
         entries = manifest.read(sources.audio, problems)
         fresh, stale, missing = manifest.match(catalog, entries, sources.audio)
         if not errors(problems):

@@ -11,8 +11,17 @@ from ivr.prompts import PromptTexts
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # System prompts the call logic plays directly (besides greeting, announcement and the emergency prompt).
-SYSTEM = ("invalid_key", "no_input", "agent_connecting", "agent_busy", "agent_no_answer", "agent_failed",
-          "agent_canceled", "goodbye", "fallback")
+SYSTEM = (
+    "invalid_key",
+    "no_input",
+    "agent_connecting",
+    "agent_busy",
+    "agent_no_answer",
+    "agent_failed",
+    "agent_canceled",
+    "goodbye",
+    "fallback",
+)
 
 
 @dataclass(frozen=True)
@@ -49,15 +58,19 @@ class Composer:
     def options(self, menu: Menu) -> str:
         """'…については1を、…については2を、押してください。' from the menu's labels."""
         style = f"compose.{menu.style}"
-        items = [self.get(f"{style}.item").format(label=self.get(o.label), key=self.key_name(o.key))
-                 for o in menu.options]
+        items = [
+            self.get(f"{style}.item").format(label=self.get(o.label), key=self.key_name(o.key))
+            for o in menu.options
+        ]
         return self.get(f"{style}.sep").join(items) + self.get(f"{style}.end")
 
     def global_keys(self, names: list[str]) -> str:
         """The sentence announcing the global keys that work here."""
         keys = self.flow.keys
-        parts = [self.get(f"compose.{name}").format(key=self.key_name(getattr(keys, name.removesuffix("_answer"))))
-                 for name in names]
+        parts = [
+            self.get(f"compose.{name}").format(key=self.key_name(getattr(keys, name.removesuffix("_answer"))))
+            for name in names
+        ]
         return self.get("compose.keys_sep").join(parts) + self.get("compose.keys_end")
 
     def menu(self, menu: Menu) -> str:
@@ -75,8 +88,11 @@ class Composer:
         weekly = [calendar.weekly.get(i) for i in range(7)]
         if len(set(weekly[:5])) == 1 and weekly[0] and not any(weekly[5:]):
             return self.get("hours.weekdays").format(**_span(weekly[0]))
-        parts = [self.get("hours.day").format(day=self.get(f"day.{DAYS[i]}"), **_span(h))
-                 for i, h in enumerate(weekly) if h]
+        parts = [
+            self.get("hours.day").format(day=self.get(f"day.{DAYS[i]}"), **_span(h))
+            for i, h in enumerate(weekly)
+            if h
+        ]
         return self.get("hours.sep").join(parts)
 
 

@@ -35,7 +35,14 @@ def defaults() -> dict[str, Any]:
 def from_environment() -> dict[str, Any]:
     """Settings taken from environment variables (only those that are set)."""
     found: dict[str, Any] = {}
-    for name in ("TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "AUDIO_BASE_URL", "IVR_FLOWS", "IVR_PROMPTS", "IVR_AUDIO"):
+    for name in (
+        "TWILIO_AUTH_TOKEN",
+        "PUBLIC_BASE_URL",
+        "AUDIO_BASE_URL",
+        "IVR_FLOWS",
+        "IVR_PROMPTS",
+        "IVR_AUDIO",
+    ):
         if os.environ.get(name):
             found[name] = os.environ[name]
     if "IVR_DEV" in os.environ:
@@ -54,15 +61,20 @@ def init_app(app: Flask, test_config: dict[str, Any] | None, *, strict: bool) ->
     dev = bool(app.config["IVR_DEV"])
     if not app.config["TWILIO_AUTH_TOKEN"]:
         if dev:
-            log.warning("!!! IVR_DEV=1: Twilio signatures are NOT checked. Never run like this in production. !!!")
+            log.warning(
+                "!!! IVR_DEV=1: Twilio signatures are NOT checked. Never run like this in production. !!!"
+            )
         elif strict:
-            raise ConfigError("TWILIO_AUTH_TOKEN is not set: set it to the Twilio account's auth token "
-                              "(or IVR_DEV=1 for local development without signature checks)")
+            raise ConfigError(
+                "TWILIO_AUTH_TOKEN is not set: set it to the Twilio account's auth token "
+                "(or IVR_DEV=1 for local development without signature checks)"
+            )
     base = app.config["PUBLIC_BASE_URL"]
     if not base:
         if strict and not dev:
-            raise ConfigError("PUBLIC_BASE_URL is not set: set it to the origin Twilio calls, "
-                              "e.g. https://ivr.example.jp")
+            raise ConfigError(
+                "PUBLIC_BASE_URL is not set: set it to the origin Twilio calls, e.g. https://ivr.example.jp"
+            )
         base = "http://127.0.0.1:8080"
     base = str(base).rstrip("/")
     if not base.startswith(("http://", "https://")):

@@ -14,12 +14,17 @@ def healthz() -> tuple[Response, int]:
     """Liveness and what is loaded: flow hash, audio coverage, the last reload error."""
     state = get_state()
     loaded = state.current()
-    body: dict[str, object] = {"status": "ok" if loaded else "no flow loaded",
-                               "last_reload_error": [str(p) for p in state.last_error] or None}
+    body: dict[str, object] = {
+        "status": "ok" if loaded else "no flow loaded",
+        "last_reload_error": [str(p) for p in state.last_error] or None,
+    }
     if loaded:
         bundle = loaded.bundle
-        body.update(flow=bundle.digest, loaded_at=loaded.loaded_at,
-                    audio={"fresh": len(bundle.audio), "stale": len(bundle.stale), "missing": len(bundle.missing)})
+        body.update(
+            flow=bundle.digest,
+            loaded_at=loaded.loaded_at,
+            audio={"fresh": len(bundle.audio), "stale": len(bundle.stale), "missing": len(bundle.missing)},
+        )
     return jsonify(body), 200 if loaded else 503
 
 

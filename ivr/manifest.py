@@ -27,7 +27,7 @@ class AudioEntry:
 
 
 def read(audio_dir: Path, problems: list[Problem]) -> dict[str, AudioEntry]:
-    """The manifest's entries by file name; an unreadable manifest is a warning (prompts fall back to <Say>)."""
+    """The manifest's entries by file name; unreadable is a warning (prompts fall back to <Say>)."""
     path = audio_dir / MANIFEST
     display = f"{audio_dir.name}/{MANIFEST}"
     if not path.exists():
@@ -36,20 +36,39 @@ def read(audio_dir: Path, problems: list[Problem]) -> dict[str, AudioEntry]:
         data = json.loads(path.read_text("utf-8"))
         files = data["files"]
         if data.get("version") != 1 or not isinstance(files, dict):
-            raise ValueError("expected {\"version\": 1, \"files\": {…}}")
-        return {name: AudioEntry(file=name, prompt=str(e["prompt"]), text=str(e["text"]), speech=str(e["speech"]),
-                                 engine=str(e["engine"]), voice=str(e["voice"]), sha256=str(e["sha256"]),
-                                 duration_s=float(e["duration_s"])) for name, e in files.items()}
+            raise ValueError('expected {"version": 1, "files": {…}}')
+        return {
+            name: AudioEntry(
+                file=name,
+                prompt=str(e["prompt"]),
+                text=str(e["text"]),
+                speech=str(e["speech"]),
+                engine=str(e["engine"]),
+                voice=str(e["voice"]),
+                sha256=str(e["sha256"]),
+                duration_s=float(e["duration_s"]),
+            )
+            for name, e in files.items()
+        }
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         line = getattr(exc, "lineno", 1)
-        problems.append(Problem(display, line, 1, f"the audio manifest cannot be read ({exc})",
-                                "run `flask --app app ivr synth` to write it again", "warning"))
+        problems.append(
+            Problem(
+                display,
+                line,
+                1,
+                f"the audio manifest cannot be read ({exc})",
+                "run `flask --app app ivr synth` to write it again",
+                "warning",
+            )
+        )
         return {}
 
 
-def match(prompts: dict[str, Prompt], entries: dict[str, AudioEntry], audio_dir: Path | None
-          ) -> tuple[dict[str, AudioEntry], list[str], list[str]]:
-    """For each prompt, the file made from its current text; plus the prompt ids that are stale and missing."""
+def match(
+    prompts: dict[str, Prompt], entries: dict[str, AudioEntry], audio_dir: Path | None
+) -> tuple[dict[str, AudioEntry], list[str], list[str]]:
+    """For each prompt the file made from its current text, plus the ids whose audio is stale or missing."""
     by_prompt: dict[str, list[AudioEntry]] = {}
     for entry in entries.values():
         by_prompt.setdefault(entry.prompt, []).append(entry)
@@ -58,8 +77,13 @@ def match(prompts: dict[str, Prompt], entries: dict[str, AudioEntry], audio_dir:
     missing: list[str] = []
     for prompt_id, prompt in prompts.items():
         candidates = by_prompt.get(prompt_id, [])
-        usable = [e for e in candidates if e.text == prompt.text and e.speech == prompt.speech
-                  and (audio_dir is None or (audio_dir / e.file).is_file())]
+        usable = [
+            e
+            for e in candidates
+            if e.text == prompt.text
+            and e.speech == prompt.speech
+            and (audio_dir is None or (audio_dir / e.file).is_file())
+        ]
         if usable:
             fresh[prompt_id] = usable[-1]
         elif candidates:

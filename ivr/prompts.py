@@ -65,22 +65,29 @@ def load(folder: Path, problems: list[Problem]) -> PromptTexts:
 
 def _texts(doc: yamlpos.Document, result: PromptTexts) -> None:
     if doc.data is None and not doc.problems:
-        doc.problem((), "the prompt file is empty", "add lines like greeting: \"…\" or remove the file")
+        doc.problem((), "the prompt file is empty", 'add lines like greeting: "…" or remove the file')
     if not isinstance(doc.data, dict):
         if doc.data is not None:
-            doc.problem((), "a prompt file is a list of id: text lines", "write each prompt as id: \"text\"")
+            doc.problem((), "a prompt file is a list of id: text lines", 'write each prompt as id: "text"')
         return
     for prompt_id, text in doc.data.items():
         line = doc.at((prompt_id,), key=True)[0]
         # templates may be empty (a separator of nothing); a prompt a caller hears may not
         if not isinstance(text, str) or not (text.strip() or str(prompt_id).startswith("compose.")):
-            doc.problem((prompt_id,), f"prompt '{prompt_id}' has no text",
-                        "write the words in quotes after the colon (文言を引用符で囲んで書いてください)")
+            doc.problem(
+                (prompt_id,),
+                f"prompt '{prompt_id}' has no text",
+                "write the words in quotes after the colon (文言を引用符で囲んで書いてください)",
+            )
             continue
         if str(prompt_id) in result.texts:
             first_file, first_line = result.where[str(prompt_id)]
-            doc.problem((prompt_id,), f"prompt id '{prompt_id}' is already defined in {first_file}:{first_line}",
-                        "rename one of them", key=True)
+            doc.problem(
+                (prompt_id,),
+                f"prompt id '{prompt_id}' is already defined in {first_file}:{first_line}",
+                "rename one of them",
+                key=True,
+            )
             continue
         result.texts[str(prompt_id)] = " ".join(text.split())
         result.where[str(prompt_id)] = (doc.file, line)
@@ -95,17 +102,27 @@ def _readings(doc: yamlpos.Document) -> list[Reading]:
     readings: list[Reading] = []
     for i, _entry in enumerate(entries):
         sec = Section(doc, ("readings", i), ("written", "pattern", "spoken", "note"), required=("spoken",))
-        spoken, written, pattern = sec.text("spoken", ""), sec.text("written", optional=True), sec.get("pattern")
+        spoken, written, pattern = (
+            sec.text("spoken", ""),
+            sec.text("written", optional=True),
+            sec.get("pattern"),
+        )
         if (written is None) == (pattern is None):
-            doc.problem(("readings", i), "a reading needs either 'written:' or 'pattern:'",
-                        "write written: \"(株)\" (the text as written) or pattern: (a regular expression)")
+            doc.problem(
+                ("readings", i),
+                "a reading needs either 'written:' or 'pattern:'",
+                'write written: "(株)" (the text as written) or pattern: (a regular expression)',
+            )
             continue
         if pattern is not None:
             try:
                 readings.append(Reading(spoken or "", pattern=re.compile(str(pattern))))
             except re.error as exc:
-                doc.problem(("readings", i, "pattern"), f"the pattern is not a valid regular expression ({exc})",
-                            "fix the pattern, or use written: for plain text")
+                doc.problem(
+                    ("readings", i, "pattern"),
+                    f"the pattern is not a valid regular expression ({exc})",
+                    "fix the pattern, or use written: for plain text",
+                )
         else:
             readings.append(Reading(spoken or "", written=written))
     return readings

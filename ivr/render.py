@@ -15,9 +15,15 @@ from ivr.flow.model import Flow
 
 Reason = Literal["", "no_input", "invalid", "closed", "emergency", "busy", "no-answer", "failed", "canceled"]
 # What is played before the menu or answer, by reason.
-PREFIX: dict[str, tuple[str, ...]] = {"": (), "no_input": ("no_input",), "invalid": ("invalid_key",),
-                                      "busy": ("agent_busy",), "no-answer": ("agent_no_answer",),
-                                      "failed": ("agent_failed",), "canceled": ("agent_canceled",)}
+PREFIX: dict[str, tuple[str, ...]] = {
+    "": (),
+    "no_input": ("no_input",),
+    "invalid": ("invalid_key",),
+    "busy": ("agent_busy",),
+    "no-answer": ("agent_no_answer",),
+    "failed": ("agent_failed",),
+    "canceled": ("agent_canceled",),
+}
 MAX_PATH = 8
 MAX_COUNT = 9
 
@@ -80,8 +86,15 @@ class Renderer:
     def _gather(self, path: str, prompt_ids: tuple[str, ...], no_input: int, invalid: int) -> VoiceResponse:
         response = VoiceResponse()
         action = self.urls.to("/voice/key", p=path, n=no_input, x=invalid)
-        gather = Gather(input="dtmf", num_digits=1, timeout=self.flow.input.timeout_s, finish_on_key="",
-                        action=action, method="POST", action_on_empty_result=False)
+        gather = Gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=self.flow.input.timeout_s,
+            finish_on_key="",
+            action=action,
+            method="POST",
+            action_on_empty_result=False,
+        )
         for prompt_id in prompt_ids:
             self._speak(gather, prompt_id)
         response.append(gather)
@@ -106,31 +119,40 @@ class Renderer:
 
     def node(self, path: str, reason: Reason = "", no_input: int = 0, invalid: int = 0) -> str:
         """The menu or answer at a key path, after what the reason calls for."""
+
         def build() -> VoiceResponse:
             prompts = self._node_prompts(path, reason)
             if reason in ("closed", "emergency"):
                 prompts = ("closed" if reason == "closed" else self.flow.emergency_prompt, *prompts)
             return self._gather(path, prompts, no_input, invalid)
+
         return self._memo(("node", path, reason, no_input, invalid), build)
 
     def agent(self, path: str) -> str:
         """Put the caller through; busy, no answer and failure come back to /voice/agent/done."""
+
         def build() -> VoiceResponse:
             response = VoiceResponse()
             self._speak(response, "agent_connecting")
             agent = self.flow.agent
-            dial = Dial(timeout=agent.dial_timeout_s, action=self.urls.to("/voice/agent/done", p=path),
-                        method="POST", caller_id=agent.caller_id)
+            dial = Dial(
+                timeout=agent.dial_timeout_s,
+                action=self.urls.to("/voice/agent/done", p=path),
+                method="POST",
+                caller_id=agent.caller_id,
+            )
             if agent.destination.startswith("sip"):
                 dial.sip(agent.destination)
             else:
                 dial.number(agent.destination)
             response.append(dial)
             return response
+
         return self._memo(("agent", path), build)
 
     def goodbye(self, reason: Literal["", "closed", "emergency"] = "") -> str:
         """End the call politely, after the hours when closed."""
+
         def build() -> VoiceResponse:
             response = VoiceResponse()
             if reason:
@@ -138,16 +160,19 @@ class Renderer:
             self._speak(response, "goodbye")
             response.hangup()
             return response
+
         return self._memo(("goodbye", reason), build)
 
     def fallback(self) -> str:
         """Static apology; <Say> only, so it works when audio cannot be fetched."""
+
         def build() -> VoiceResponse:
             response = VoiceResponse()
             prompt = self.bundle.prompts["fallback"]
             response.say(prompt.speech, language=self.flow.say_language, voice=self.flow.say_voice)
             response.hangup()
             return response
+
         return self._memo(("fallback",), build)
 
 

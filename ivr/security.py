@@ -16,7 +16,8 @@ def public_url() -> str:
     Forwarded headers are never trusted: a proxy or TLS terminator in front must not change what is signed.
     """
     query = request.query_string.decode("latin-1")
-    return current_app.config["PUBLIC_BASE_URL"] + request.path + (f"?{query}" if query else "")
+    base: str = current_app.config["PUBLIC_BASE_URL"]
+    return base + request.path + (f"?{query}" if query else "")
 
 
 def signature_ok() -> bool:

@@ -32,8 +32,9 @@ class Loaded:
 class FlowState:
     """Holds the last good flow and checks the ops files for changes at most every `interval` seconds."""
 
-    def __init__(self, sources: Sources, urls: Urls, interval: float,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, sources: Sources, urls: Urls, interval: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.sources, self.urls, self.interval, self._monotonic = sources, urls, interval, monotonic
         self.loaded: Loaded | None = None
         self.last_error: list[Problem] = []
@@ -64,8 +65,12 @@ class FlowState:
         for warning in bundle.warnings:
             log.warning("%s", warning)
         if bundle.stale or bundle.missing:
-            log.warning("audio missing for %d and stale for %d prompts; they are spoken with <Say> until "
-                        "`flask --app app ivr synth` is run", len(bundle.missing), len(bundle.stale))
+            log.warning(
+                "audio missing for %d and stale for %d prompts; they are spoken with <Say> until "
+                "`flask --app app ivr synth` is run",
+                len(bundle.missing),
+                len(bundle.stale),
+            )
         return self.loaded
 
     def current(self) -> Loaded | None:
@@ -84,8 +89,11 @@ class FlowState:
         try:
             loaded = self.load()
         except FlowInvalid as exc:
-            log.error("flow edit rejected; still serving flow %s. Problems:\n%s",
-                      self.loaded.bundle.digest if self.loaded else "(none)", exc)
+            log.error(
+                "flow edit rejected; still serving flow %s. Problems:\n%s",
+                self.loaded.bundle.digest if self.loaded else "(none)",
+                exc,
+            )
             return
         log.info("flow reloaded: %s", loaded.bundle.digest)
 
@@ -94,7 +102,9 @@ def init_app(app: Flask, *, strict: bool) -> None:
     """Load the flow at start; refuse to start with a broken one unless running ops commands."""
     cfg = app.config
     sources = Sources(Path(cfg["IVR_FLOWS"]), Path(cfg["IVR_PROMPTS"]), Path(cfg["IVR_AUDIO"]))
-    state = FlowState(sources, Urls(cfg["PUBLIC_BASE_URL"], cfg["AUDIO_BASE_URL"]), float(cfg["IVR_RELOAD_INTERVAL_S"]))
+    state = FlowState(
+        sources, Urls(cfg["PUBLIC_BASE_URL"], cfg["AUDIO_BASE_URL"]), float(cfg["IVR_RELOAD_INTERVAL_S"])
+    )
     try:
         state.load()
     except FlowInvalid as exc:

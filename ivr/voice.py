@@ -150,8 +150,11 @@ def agent_done() -> Response:
 @bp.post("/status")
 def status() -> Response:
     """Call status callback: recorded (number masked), nothing to say back."""
-    _note("status", status=request.form.get("CallStatus", "-")[:20],
-          duration=request.form.get("CallDuration", "-")[:8])
+    _note(
+        "status",
+        status=request.form.get("CallStatus", "-")[:20],
+        duration=request.form.get("CallDuration", "-")[:8],
+    )
     return twiml(str(VoiceResponse()))
 
 

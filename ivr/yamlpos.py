@@ -36,7 +36,9 @@ class Document:
             path = path[:-1]
         return self.values.get((), (1, 1))
 
-    def problem(self, path: YamlPath, message: str, fix: str = "", *, key: bool = False, warn: bool = False) -> None:
+    def problem(
+        self, path: YamlPath, message: str, fix: str = "", *, key: bool = False, warn: bool = False
+    ) -> None:
         """Record a problem at a path of this document."""
         line, col = self.at(path, key=key)
         self.problems.append(Problem(self.file, line, col, message, fix, "warning" if warn else "error"))
@@ -48,7 +50,9 @@ def load(path: Path, display: str | None = None) -> Document:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        doc.problems.append(Problem(doc.file, 1, 1, f"cannot read the file ({exc.strerror})", "check the path"))
+        doc.problems.append(
+            Problem(doc.file, 1, 1, f"cannot read the file ({exc.strerror})", "check the path")
+        )
         return doc
     return parse(raw, doc)
 
@@ -61,18 +65,32 @@ def parse(raw: bytes, doc: Document) -> Document:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         doc.problems.append(
-            Problem(doc.file, line, col, f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})",
-                    "save the file as UTF-8 (文字コードを UTF-8 にして保存してください)")
+            Problem(
+                doc.file,
+                line,
+                col,
+                f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})",
+                "save the file as UTF-8 (文字コードを UTF-8 にして保存してください)",
+            )
         )
         return doc
     if not text.strip():
-        doc.problems.append(Problem(doc.file, 1, 1, "the file is empty", "restore the file from the last version"))
+        doc.problems.append(
+            Problem(doc.file, 1, 1, "the file is empty", "restore the file from the last version")
+        )
         return doc
     for number, line_text in enumerate(text.splitlines(), 1):
         indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
         if "\t" in indent:
-            doc.problems.append(Problem(doc.file, number, indent.index("\t") + 1,
-                                        "a tab is used for indentation", "indent with spaces, not tabs"))
+            doc.problems.append(
+                Problem(
+                    doc.file,
+                    number,
+                    indent.index("\t") + 1,
+                    "a tab is used for indentation",
+                    "indent with spaces, not tabs",
+                )
+            )
     if doc.problems:
         return doc
     loader = yaml.SafeLoader(text)
@@ -83,8 +101,15 @@ def parse(raw: bytes, doc: Document) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        doc.problems.append(Problem(doc.file, line, col, f"YAML syntax: {exc.problem or exc.context}",
-                                    "check indentation, colons and quotes on this line and the one above"))
+        doc.problems.append(
+            Problem(
+                doc.file,
+                line,
+                col,
+                f"YAML syntax: {exc.problem or exc.context}",
+                "check indentation, colons and quotes on this line and the one above",
+            )
+        )
     except yaml.YAMLError as exc:
         doc.problems.append(Problem(doc.file, 1, 1, f"YAML syntax: {exc}", "check the file's structure"))
     finally:
@@ -99,17 +124,29 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: YamlPath, doc: Docume
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                doc.problems.append(Problem(doc.file, key_node.start_mark.line + 1,
-                                            key_node.start_mark.column + 1, "a key must be plain text",
-                                            "write the key as text before the colon"))
+                doc.problems.append(
+                    Problem(
+                        doc.file,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        "a key must be plain text",
+                        "write the key as text before the colon",
+                    )
+                )
                 continue
             key = loader.construct_object(key_node, deep=True)
             child = (*path, str(key))
             position = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if child in doc.keys:
                 first = doc.keys[child]
-                doc.problems.append(Problem(doc.file, *position, f"duplicate key {key!r} (first at line {first[0]})",
-                                            "remove one of them; YAML would silently keep only the last"))
+                doc.problems.append(
+                    Problem(
+                        doc.file,
+                        *position,
+                        f"duplicate key {key!r} (first at line {first[0]})",
+                        "remove one of them; YAML would silently keep only the last",
+                    )
+                )
                 continue
             doc.keys[child] = position
             result[key] = _build(loader, value_node, child, doc)

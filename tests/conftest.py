@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskCliRunner, FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
@@ -103,8 +103,12 @@ class Twilio:
     def post(self, url: str, **form: str) -> TestResponse:
         """POST a signed webhook; `url` may be absolute (from TwiML) or a path."""
         absolute = url if url.startswith("http") else BASE + url
-        data = {"CallSid": "CA00000000000000000000000000000001", "From": "+819012345678", "To": "+81120701675",
-                **form}
+        data = {
+            "CallSid": "CA00000000000000000000000000000001",
+            "From": "+819012345678",
+            "To": "+81120701675",
+            **form,
+        }
         path = absolute.removeprefix(BASE)
         return self.client.post(path, data=data, headers={"X-Twilio-Signature": sign(absolute, data)})
 

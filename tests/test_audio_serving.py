@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from flask import Flask
-
 from conftest import FixedClock, Twilio, make_app, parse
+from flask import Flask
 
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(100)
 
@@ -19,17 +18,28 @@ def add_audio(files: Path, app_text: dict[str, tuple[str, str]]) -> None:
     manifest = {"version": 1, "files": {}}
     for name, (prompt, text) in app_text.items():
         (files / "audio" / name).write_bytes(WAV)
-        manifest["files"][name] = {"prompt": prompt, "text": text, "speech": text, "engine": "openjtalk",
-                                   "voice": "mei_normal", "sha256": hashlib.sha256(WAV).hexdigest(),
-                                   "duration_s": 1.5}
+        manifest["files"][name] = {
+            "prompt": prompt,
+            "text": text,
+            "speech": text,
+            "engine": "openjtalk",
+            "voice": "mei_normal",
+            "sha256": hashlib.sha256(WAV).hexdigest(),
+            "duration_s": 1.5,
+        }
     (files / "audio" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
 
 
 @pytest.fixture
 def audio_app(files: Path, clock: FixedClock) -> Flask:
     greeting = make_app(files, clock).extensions["ivr.state"].loaded.bundle.prompts["greeting"]
-    add_audio(files, {"greeting-0123456789ab.wav": ("greeting", greeting.text),
-                      "goodbye-0123456789ab.wav": ("goodbye", "an old text that changed since")})
+    add_audio(
+        files,
+        {
+            "greeting-0123456789ab.wav": ("greeting", greeting.text),
+            "goodbye-0123456789ab.wav": ("goodbye", "an old text that changed since"),
+        },
+    )
     return make_app(files, clock, AUDIO_BASE_URL="https://cdn.example.jp/ivr")
 
 
@@ -74,9 +84,18 @@ def test_head_has_headers_and_no_body(audio_app: Flask) -> None:
     assert response.data == b""
 
 
-@pytest.mark.parametrize("path", ["/audio/../flows.yaml", "/audio/%2e%2e%2fflows.yaml", "/audio/..%2fflows.yaml",
-                                  "/audio/manifest.json", "/audio/.hidden.wav", "/audio/missing-000.wav",
-                                  "/audio/%00.wav"],
-                         ids=["dotdot", "encoded", "half-encoded", "manifest", "hidden", "missing", "nul"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/audio/../flows.yaml",
+        "/audio/%2e%2e%2fflows.yaml",
+        "/audio/..%2fflows.yaml",
+        "/audio/manifest.json",
+        "/audio/.hidden.wav",
+        "/audio/missing-000.wav",
+        "/audio/%00.wav",
+    ],
+    ids=["dotdot", "encoded", "half-encoded", "manifest", "hidden", "missing", "nul"],
+)
 def test_no_path_traversal_or_other_files(audio_app: Flask, path: str) -> None:
     assert audio_app.test_client().get(path).status_code == 404

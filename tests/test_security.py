@@ -5,14 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import BASE, DROP, TOKEN, FixedClock, make_app, sign
 from flask.testing import FlaskClient
 
-from conftest import BASE, DROP, TOKEN, FixedClock, make_app, sign
 from ivr.config import ConfigError
 
 FORM = {"CallSid": "CA1", "From": "+819012345678", "Digits": "1"}
-ENDPOINTS = ["/voice", "/voice/key?p=1&n=0&x=0", "/voice/agent/done?p=1", "/voice/status", "/voice/fallback",
-             "/voice/node?p=2"]
+ENDPOINTS = [
+    "/voice",
+    "/voice/key?p=1&n=0&x=0",
+    "/voice/agent/done?p=1",
+    "/voice/status",
+    "/voice/fallback",
+    "/voice/node?p=2",
+]
 
 
 def post(client: FlaskClient, path: str, signature: str | None, form: dict[str, str] = FORM) -> int:
@@ -30,14 +36,18 @@ def test_missing_signature_is_403(client: FlaskClient, path: str) -> None:
     assert post(client, path, None) == 403
 
 
-@pytest.mark.parametrize(("case", "signature"), [
-    ("forged", "c2lnbmF0dXJlIGZvcmdlZCBieSBzb21lb25l"),
-    ("empty", ""),
-    ("another-token", sign(BASE + "/voice", FORM, token="someone-elses-token")),
-    ("different-host", sign("https://evil.example.com/voice", FORM)),
-    ("http-not-https", sign("http://ivr.example.jp/voice", FORM)),
-    ("other-form", sign(BASE + "/voice", {**FORM, "Digits": "2"})),
-], ids=lambda v: v if len(v) < 20 else "")
+@pytest.mark.parametrize(
+    ("case", "signature"),
+    [
+        ("forged", "c2lnbmF0dXJlIGZvcmdlZCBieSBzb21lb25l"),
+        ("empty", ""),
+        ("another-token", sign(BASE + "/voice", FORM, token="someone-elses-token")),
+        ("different-host", sign("https://evil.example.com/voice", FORM)),
+        ("http-not-https", sign("http://ivr.example.jp/voice", FORM)),
+        ("other-form", sign(BASE + "/voice", {**FORM, "Digits": "2"})),
+    ],
+    ids=lambda v: v if len(v) < 20 else "",
+)
 def test_bad_signatures_are_403(client: FlaskClient, case: str, signature: str) -> None:
     assert post(client, "/voice", signature) == 403
 
@@ -51,16 +61,27 @@ def test_action_url_with_query_validates_and_its_query_is_covered(client: FlaskC
 
 def test_forwarded_headers_are_not_trusted(client: FlaskClient) -> None:
     evil = "https://evil.example.com/voice"
-    response = client.post("/voice", data=FORM, headers={"X-Twilio-Signature": sign(evil, FORM),
-                                                         "X-Forwarded-Host": "evil.example.com",
-                                                         "X-Forwarded-Proto": "https", "Host": "evil.example.com"})
+    response = client.post(
+        "/voice",
+        data=FORM,
+        headers={
+            "X-Twilio-Signature": sign(evil, FORM),
+            "X-Forwarded-Host": "evil.example.com",
+            "X-Forwarded-Proto": "https",
+            "Host": "evil.example.com",
+        },
+    )
     assert response.status_code == 403
 
 
 def test_behind_a_proxy_the_public_base_url_is_what_counts(client: FlaskClient) -> None:
     # the request reaches us as http://localhost/voice, but Twilio signed the public https URL
-    response = client.post("/voice", data=FORM, base_url="http://localhost:8080",
-                           headers={"X-Twilio-Signature": sign(BASE + "/voice", FORM)})
+    response = client.post(
+        "/voice",
+        data=FORM,
+        base_url="http://localhost:8080",
+        headers={"X-Twilio-Signature": sign(BASE + "/voice", FORM)},
+    )
     assert response.status_code == 200
 
 
@@ -79,15 +100,17 @@ def test_missing_public_base_url_refuses_to_start(files: Path, clock: FixedClock
         make_app(files, clock, PUBLIC_BASE_URL=None)
 
 
-def test_dev_mode_skips_signatures_with_a_loud_warning(files: Path, clock: FixedClock,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_dev_mode_skips_signatures_with_a_loud_warning(
+    files: Path, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
     app = make_app(files, clock, TWILIO_AUTH_TOKEN=None, IVR_DEV=True)
     assert "signatures are NOT checked" in caplog.text
     assert app.test_client().post("/voice", data=FORM).status_code == 200
 
 
-def test_environment_is_read_and_test_config_wins(files: Path, clock: FixedClock,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_is_read_and_test_config_wins(
+    files: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://from-env.example.jp/")
     monkeypatch.setenv("AUDIO_BASE_URL", "https://cdn.example.jp/ivr/")
     app = make_app(files, clock, PUBLIC_BASE_URL=DROP)

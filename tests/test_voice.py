@@ -8,15 +8,18 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from flask import Flask
-
 from conftest import BASE, CLOSED_INSTANT, FixedClock, Twilio, heard, parse, query
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = yaml.safe_load((ROOT / "prompts" / "faq.yaml").read_text("utf-8"))
 ALL_KEYS = list("0123456789*#")
 # (section key, question key, answer prompt id) for all 15 FAQ answers.
-ANSWERS = [(s, q, f"a{s}_{q}") for s, n in (("1", 5), ("2", 4), ("3", 4), ("4", 2)) for q in map(str, range(1, n + 1))]
+ANSWERS = [
+    (s, q, f"a{s}_{q}")
+    for s, n in (("1", 5), ("2", 4), ("3", 4), ("4", 2))
+    for q in map(str, range(1, n + 1))
+]
 MENUS = [("", "main"), ("1", "s1"), ("2", "s2"), ("3", "s3"), ("4", "s4")]
 
 
@@ -39,8 +42,13 @@ def test_incoming_call_plays_greeting_then_main_menu_inside_gather(app: Flask, t
     root = parse(twilio.post("/voice"))
     gather = gather_of(root)
     assert gather.attrib == {
-        "action": f"{BASE}/voice/key?p=&n=0&x=0", "method": "POST", "input": "dtmf", "numDigits": "1",
-        "timeout": "6", "finishOnKey": "", "actionOnEmptyResult": "false",
+        "action": f"{BASE}/voice/key?p=&n=0&x=0",
+        "method": "POST",
+        "input": "dtmf",
+        "numDigits": "1",
+        "timeout": "6",
+        "finishOnKey": "",
+        "actionOnEmptyResult": "false",
     }
     assert heard(app, gather) == ["greeting", "menu.main"]
 
@@ -56,8 +64,9 @@ def test_announcement_plays_before_greeting_when_set(files: Path, clock: FixedCl
 
 
 @pytest.mark.parametrize(("section", "question", "answer"), ANSWERS, ids=[a for _, _, a in ANSWERS])
-def test_every_answer_is_two_keys_from_the_main_menu(app: Flask, twilio: Twilio, section: str, question: str,
-                                                     answer: str) -> None:
+def test_every_answer_is_two_keys_from_the_main_menu(
+    app: Flask, twilio: Twilio, section: str, question: str, answer: str
+) -> None:
     menu = gather_of(key(twilio, "", section))
     assert heard(app, menu) == [f"menu.s{section}"]
     assert query(menu.get("action", ""))["p"] == section
@@ -81,7 +90,9 @@ NODES = [*MENUS, ("12", "answer a1_2"), ("42", "answer a4_2")]
 
 
 @pytest.mark.parametrize(("path", "what"), NODES, ids=[w for _, w in NODES])
-def test_announced_keys_are_exactly_the_working_keys(app: Flask, twilio: Twilio, path: str, what: str) -> None:
+def test_announced_keys_are_exactly_the_working_keys(
+    app: Flask, twilio: Twilio, path: str, what: str
+) -> None:
     bundle = app.extensions["ivr.state"].loaded.bundle
     prompt_id = "after_answer" if what.startswith("answer") else f"menu.{what}"
     announced = announced_keys(bundle.prompts[prompt_id].text)
@@ -98,8 +109,9 @@ def test_back_from_a_section_returns_to_main(app: Flask, twilio: Twilio, path: s
 
 
 @pytest.mark.parametrize(("section", "question", "answer"), ANSWERS, ids=[a for _, _, a in ANSWERS])
-def test_back_and_main_menu_from_an_answer(app: Flask, twilio: Twilio, section: str, question: str,
-                                           answer: str) -> None:
+def test_back_and_main_menu_from_an_answer(
+    app: Flask, twilio: Twilio, section: str, question: str, answer: str
+) -> None:
     assert heard(app, key(twilio, section + question, "#")) == [f"menu.s{section}"]
     assert heard(app, key(twilio, section + question, "9")) == ["menu.main"]
 
@@ -110,20 +122,29 @@ def test_back_at_the_main_menu_is_not_a_key(app: Flask, twilio: Twilio) -> None:
     assert query(gather_of(root).get("action", "")) == {"p": "", "n": "0", "x": "1"}
 
 
-@pytest.mark.parametrize(("path", "expected"), [("", ["menu.main"]), ("1", ["menu.s1"]), ("4", ["menu.s4"]),
-                                                ("11", ["a1_1", "after_answer"]),
-                                                ("34", ["a3_4", "after_answer"])],
-                         ids=["main", "s1", "s4", "a1_1", "a3_4"])
-def test_repeat_replays_the_same_position_and_resets_counters(app: Flask, twilio: Twilio, path: str,
-                                                              expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("", ["menu.main"]),
+        ("1", ["menu.s1"]),
+        ("4", ["menu.s4"]),
+        ("11", ["a1_1", "after_answer"]),
+        ("34", ["a3_4", "after_answer"]),
+    ],
+    ids=["main", "s1", "s4", "a1_1", "a3_4"],
+)
+def test_repeat_replays_the_same_position_and_resets_counters(
+    app: Flask, twilio: Twilio, path: str, expected: list[str]
+) -> None:
     root = key(twilio, path, "*", n=1, x=2)
     assert heard(app, root) == expected
     assert query(gather_of(root).get("action", "")) == {"p": path, "n": "0", "x": "0"}
 
 
 @pytest.mark.parametrize("path", ["", "2", "23"], ids=["main", "s2", "a2_3"])
-def test_no_input_reprompts_shorter_then_gives_up_to_the_agent_in_hours(app: Flask, twilio: Twilio,
-                                                                         path: str) -> None:
+def test_no_input_reprompts_shorter_then_gives_up_to_the_agent_in_hours(
+    app: Flask, twilio: Twilio, path: str
+) -> None:
     short = "after_answer" if len(path) == 2 else f"menu.{'main' if not path else 's' + path}.short"
     first = key(twilio, path, None, n=0)
     assert heard(app, first) == ["no_input", short]
@@ -134,24 +155,27 @@ def test_no_input_reprompts_shorter_then_gives_up_to_the_agent_in_hours(app: Fla
     assert [c.tag for c in final] == ["Say", "Dial"] or [c.tag for c in final] == ["Play", "Dial"]
 
 
-def test_no_input_past_the_limit_out_of_hours_reads_hours_and_hangs_up(app: Flask, twilio: Twilio,
-                                                                        clock: FixedClock) -> None:
+def test_no_input_past_the_limit_out_of_hours_reads_hours_and_hangs_up(
+    app: Flask, twilio: Twilio, clock: FixedClock
+) -> None:
     clock.instant = CLOSED_INSTANT
     root = key(twilio, "1", None, n=2)
     assert heard(app, root) == ["closed", "goodbye"]
     assert root[-1].tag == "Hangup"
 
 
-@pytest.mark.parametrize("digits", ["7", "8", "12", "A", "+", "１"], ids=["7", "8", "two-digits", "letter",
-                                                                        "plus", "fullwidth"])
+@pytest.mark.parametrize(
+    "digits", ["7", "8", "12", "A", "+", "１"], ids=["7", "8", "two-digits", "letter", "plus", "fullwidth"]
+)
 def test_invalid_key_says_so_and_repeats_the_menu(app: Flask, twilio: Twilio, digits: str) -> None:
     root = key(twilio, "", digits, x=0)
     assert heard(app, root) == ["invalid_key", "menu.main"]
     assert query(gather_of(root).get("action", "")) == {"p": "", "n": "0", "x": "1"}
 
 
-def test_invalid_keys_past_the_limit_end_with_hours_when_closed(app: Flask, twilio: Twilio,
-                                                                clock: FixedClock) -> None:
+def test_invalid_keys_past_the_limit_end_with_hours_when_closed(
+    app: Flask, twilio: Twilio, clock: FixedClock
+) -> None:
     assert query(gather_of(key(twilio, "4", "8", x=2)).get("action", ""))["x"] == "3"
     clock.instant = CLOSED_INSTANT
     root = key(twilio, "4", "8", x=3)
@@ -168,8 +192,9 @@ def test_agent_key_in_hours_dials_with_timeout_and_action(app: Flask, twilio: Tw
     assert [(c.tag, c.text) for c in dial] == [("Number", "+81120701675")]
 
 
-def test_agent_key_out_of_hours_reads_hours_then_the_same_menu(app: Flask, twilio: Twilio,
-                                                               clock: FixedClock) -> None:
+def test_agent_key_out_of_hours_reads_hours_then_the_same_menu(
+    app: Flask, twilio: Twilio, clock: FixedClock
+) -> None:
     clock.instant = CLOSED_INSTANT
     root = key(twilio, "3", "0")
     assert heard(app, gather_of(root)) == ["closed", "menu.s3"]
@@ -182,12 +207,20 @@ def test_closed_prompt_reads_the_opening_hours_from_the_flow(app: Flask) -> None
     assert "平日9時から17時まで" in bundle.prompts["closed"].speech
 
 
-@pytest.mark.parametrize(("outcome", "apology"), [("busy", "agent_busy"), ("no-answer", "agent_no_answer"),
-                                                  ("failed", "agent_failed"), ("canceled", "agent_canceled"),
-                                                  ("garbage", "agent_failed")],
-                         ids=["busy", "no-answer", "failed", "canceled", "unknown"])
-def test_dial_outcomes_apologise_and_return_to_the_menu(app: Flask, twilio: Twilio, outcome: str,
-                                                        apology: str) -> None:
+@pytest.mark.parametrize(
+    ("outcome", "apology"),
+    [
+        ("busy", "agent_busy"),
+        ("no-answer", "agent_no_answer"),
+        ("failed", "agent_failed"),
+        ("canceled", "agent_canceled"),
+        ("garbage", "agent_failed"),
+    ],
+    ids=["busy", "no-answer", "failed", "canceled", "unknown"],
+)
+def test_dial_outcomes_apologise_and_return_to_the_menu(
+    app: Flask, twilio: Twilio, outcome: str, apology: str
+) -> None:
     root = parse(twilio.post("/voice/agent/done?p=2", DialCallStatus=outcome))
     assert heard(app, gather_of(root)) == [apology, "menu.s2"]
     assert query(gather_of(root).get("action", "")) == {"p": "2", "n": "0", "x": "0"}
@@ -212,22 +245,29 @@ def test_emergency_closure_plays_its_own_message(files: Path, clock: FixedClock)
     from conftest import make_app
 
     flows = files / "flows.yaml"
-    flows.write_text(flows.read_text("utf-8").replace("emergency_closure: false", "emergency_closure: true"), "utf-8")
+    flows.write_text(
+        flows.read_text("utf-8").replace("emergency_closure: false", "emergency_closure: true"), "utf-8"
+    )
     app = make_app(files, clock)
     root = parse(Twilio(app.test_client()).post("/voice/key?p=1&n=0&x=0", Digits="0"))
     assert heard(app, root) == ["emergency_closed", "menu.s1"]
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("/voice/key?p=99&n=0&x=0", ["menu.main"]),           # a menu that does not exist
-    ("/voice/key?p=1x&n=0&x=0", ["menu.s1"]),             # garbage after a valid prefix
-    ("/voice/key?p=123456789&n=0&x=0", ["a1_2", "after_answer"]),  # keys past an answer
-    ("/voice/key?p=%E2%91%A0&n=zz&x=-1", ["menu.main"]),  # non-ASCII position, bad counters
-    ("/voice/no/such/route", ["menu.main"]),
-    ("/voice/node?p=3", ["menu.s3"]),
-], ids=["unknown-menu", "garbage-suffix", "past-answer", "non-ascii", "unknown-route", "node"])
-def test_nonsense_positions_bring_the_caller_back_on_track(app: Flask, twilio: Twilio, url: str,
-                                                            expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/voice/key?p=99&n=0&x=0", ["menu.main"]),  # a menu that does not exist
+        ("/voice/key?p=1x&n=0&x=0", ["menu.s1"]),  # garbage after a valid prefix
+        ("/voice/key?p=123456789&n=0&x=0", ["a1_2", "after_answer"]),  # keys past an answer
+        ("/voice/key?p=%E2%91%A0&n=zz&x=-1", ["menu.main"]),  # non-ASCII position, bad counters
+        ("/voice/no/such/route", ["menu.main"]),
+        ("/voice/node?p=3", ["menu.s3"]),
+    ],
+    ids=["unknown-menu", "garbage-suffix", "past-answer", "non-ascii", "unknown-route", "node"],
+)
+def test_nonsense_positions_bring_the_caller_back_on_track(
+    app: Flask, twilio: Twilio, url: str, expected: list[str]
+) -> None:
     root = parse(twilio.post(url, Digits="*"))
     assert heard(app, gather_of(root)) == expected
 
@@ -244,8 +284,9 @@ def test_fallback_is_a_static_apology_with_say_and_hangup(app: Flask, twilio: Tw
     assert heard(app, root) == ["fallback"]
 
 
-def test_an_unexpected_error_answers_with_the_fallback_not_a_500(app: Flask, twilio: Twilio,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_error_answers_with_the_fallback_not_a_500(
+    app: Flask, twilio: Twilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
     renderer = app.extensions["ivr.state"].loaded.renderer
 
     def explode(*args: object, **kwargs: object) -> str:
@@ -268,7 +309,9 @@ def test_get_on_a_webhook_is_405_with_twiml(client: object) -> None:
     assert ElementTree.fromstring(response.data).tag == "Response"
 
 
-def test_caller_number_never_logged_in_clear(app: Flask, twilio: Twilio, caplog: pytest.LogCaptureFixture) -> None:
+def test_caller_number_never_logged_in_clear(
+    app: Flask, twilio: Twilio, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level("INFO")
     twilio.post("/voice", From="+819011112222")
     twilio.post("/voice/status", From="+819011112222", CallStatus="completed")

@@ -25,8 +25,11 @@ class Section:
         self.ok = isinstance(value, dict)
         self.data: dict[Any, Any] = value if isinstance(value, dict) else {}
         if value is not None and not self.ok:
-            doc.problem(path, f"'{_name(path)}' must be a list of fields (name: value)",
-                        "indent the fields under it by two spaces")
+            doc.problem(
+                path,
+                f"'{_name(path)}' must be a list of fields (name: value)",
+                "indent the fields under it by two spaces",
+            )
         allowed = list(allowed)
         for key in self.data:
             if str(key) not in allowed:
@@ -48,8 +51,9 @@ class Section:
             return default
         if isinstance(value, str) and value.strip():
             return value.strip()
-        self.doc.problem((*self.path, name), f"'{name}' must be text, not {_describe(value)}",
-                         f"write it as {name}: \"…\"")
+        self.doc.problem(
+            (*self.path, name), f"'{name}' must be text, not {_describe(value)}", f'write it as {name}: "…"'
+        )
         return default
 
     def number(self, name: str, default: float, low: float, high: float, *, integer: bool = False) -> float:
@@ -58,12 +62,18 @@ class Section:
         kinds = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
             what = "a whole number" if integer else "a number"
-            self.doc.problem((*self.path, name), f"'{name}' must be {what}, not {_describe(value)}",
-                             f"write a number between {low:g} and {high:g}")
+            self.doc.problem(
+                (*self.path, name),
+                f"'{name}' must be {what}, not {_describe(value)}",
+                f"write a number between {low:g} and {high:g}",
+            )
             return default
         if not low <= value <= high:
-            self.doc.problem((*self.path, name), f"'{name}' is {value:g}, outside {low:g}–{high:g}",
-                             f"choose a value between {low:g} and {high:g}")
+            self.doc.problem(
+                (*self.path, name),
+                f"'{name}' is {value:g}, outside {low:g}–{high:g}",
+                f"choose a value between {low:g} and {high:g}",
+            )
             return default
         return float(value)
 
@@ -71,8 +81,11 @@ class Section:
         """A true/false field."""
         value = self.data.get(name, default)
         if not isinstance(value, bool):
-            self.doc.problem((*self.path, name), f"'{name}' must be true or false, not {_describe(value)}",
-                             f"write {name}: true or {name}: false")
+            self.doc.problem(
+                (*self.path, name),
+                f"'{name}' must be true or false, not {_describe(value)}",
+                f"write {name}: true or {name}: false",
+            )
             return default
         return value
 

@@ -16,8 +16,21 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 SIP = re.compile(r"^sips?:[^@\s]+@[A-Za-z0-9.\-]+(:\d+)?(;[^\s]*)?$")
 SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
-TOP = ("version", "start", "announcement", "greeting", "keys", "input", "agent", "say_voice", "say_language",
-       "hours", "synthesis", "checks", "menus")
+TOP = (
+    "version",
+    "start",
+    "announcement",
+    "greeting",
+    "keys",
+    "input",
+    "agent",
+    "say_voice",
+    "say_language",
+    "hours",
+    "synthesis",
+    "checks",
+    "menus",
+)
 
 
 def keypad_key(doc: Document, path: tuple[Any, ...], value: Any, *, key: bool = False) -> str | None:
@@ -25,8 +38,12 @@ def keypad_key(doc: Document, path: tuple[Any, ...], value: Any, *, key: bool = 
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
     if len(text) == 1 and text in KEYPAD:
         return text
-    doc.problem(path, f"{value!r} is not a single keypad key",
-                "use one of 0–9, \"*\" or \"#\" (quote * and #, which YAML reads specially)", key=key)
+    doc.problem(
+        path,
+        f"{value!r} is not a single keypad key",
+        'use one of 0–9, "*" or "#" (quote * and #, which YAML reads specially)',
+        key=key,
+    )
     return None
 
 
@@ -36,7 +53,9 @@ def build(doc: Document) -> Flow | None:
         doc.problem((), "the flow file has no content", "restore it from the last version")
     if not isinstance(doc.data, dict):
         if doc.data is not None:
-            doc.problem((), "the flow file must be a list of fields (start:, menus:, …)", "restore its layout")
+            doc.problem(
+                (), "the flow file must be a list of fields (start:, menus:, …)", "restore its layout"
+            )
         return None
     top = Section(doc, (), TOP, required=("start", "menus", "agent"))
     if top.get("version", 1) != 1:
@@ -75,8 +94,11 @@ def _keys(doc: Document) -> GlobalKeys:
             continue
         if value in found.values():
             other = next(k for k, v in found.items() if v == value)
-            doc.problem(("keys", name), f"'{name}' uses key {value}, already used by '{other}'",
-                        "give each global key its own key")
+            doc.problem(
+                ("keys", name),
+                f"'{name}' uses key {value}, already used by '{other}'",
+                "give each global key its own key",
+            )
         found[name] = value
     return GlobalKeys(**found)
 
@@ -94,13 +116,19 @@ def _agent(doc: Document) -> AgentSettings:
     sec = Section(doc, ("agent",), ("destination", "dial_timeout_s", "caller_id"), required=("destination",))
     destination = sec.text("destination", "") or ""
     if destination and not (E164.match(destination) or SIP.match(destination)):
-        doc.problem(("agent", "destination"), f"'{destination}' is not a phone number or SIP address",
-                    "write an E.164 number like \"+81120701675\" or a SIP URI like \"sip:desk@pbx.example.jp\"")
+        doc.problem(
+            ("agent", "destination"),
+            f"'{destination}' is not a phone number or SIP address",
+            'write an E.164 number like "+81120701675" or a SIP URI like "sip:desk@pbx.example.jp"',
+        )
     caller_id = sec.text("caller_id", optional=True)
     if caller_id and not E164.match(caller_id):
-        doc.problem(("agent", "caller_id"), f"'{caller_id}' is not an E.164 number", "write it like \"+81312345678\"")
-    return AgentSettings(destination or "+10000000000",
-                         int(sec.number("dial_timeout_s", 25, 5, 120, integer=True)), caller_id)
+        doc.problem(
+            ("agent", "caller_id"), f"'{caller_id}' is not an E.164 number", 'write it like "+81312345678"'
+        )
+    return AgentSettings(
+        destination or "+10000000000", int(sec.number("dial_timeout_s", 25, 5, 120, integer=True)), caller_id
+    )
 
 
 def _span(doc: Document, path: tuple[Any, ...], value: Any) -> OpeningHours | None:
@@ -109,7 +137,7 @@ def _span(doc: Document, path: tuple[Any, ...], value: Any) -> OpeningHours | No
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60 and (h1, m1) < (h2, m2):
             return OpeningHours(dt.time(h1, m1), dt.time(h2, m2))
-    doc.problem(path, f"{value!r} is not an opening time span", "write it like \"9:00-17:00\", or closed")
+    doc.problem(path, f"{value!r} is not an opening time span", 'write it like "9:00-17:00", or closed')
     return None
 
 
@@ -124,8 +152,19 @@ def _date(doc: Document, path: tuple[Any, ...], value: Any) -> dt.date | None:
 
 
 def _calendar(doc: Document) -> tuple[BusinessCalendar, str]:
-    sec = Section(doc, ("hours",), ("timezone", "weekly", "bank_holidays", "closed_dates", "open_dates",
-                                    "emergency_closure", "emergency_prompt"))
+    sec = Section(
+        doc,
+        ("hours",),
+        (
+            "timezone",
+            "weekly",
+            "bank_holidays",
+            "closed_dates",
+            "open_dates",
+            "emergency_closure",
+            "emergency_prompt",
+        ),
+    )
     weekly: dict[int, OpeningHours | None] = dict(default_weekly())
     days = Section(doc, ("hours", "weekly"), DAYS)
     for i, day in enumerate(DAYS):
@@ -135,18 +174,25 @@ def _calendar(doc: Document) -> tuple[BusinessCalendar, str]:
     bank: list[tuple[int, int]] = []
     for i, value in enumerate(_list(doc, sec, "bank_holidays", ["12-31", "01-01", "01-02", "01-03"])):
         try:
-            month, day = (int(p) for p in str(value).split("-"))
-            dt.date(2024, month, day)  # a leap year, so 02-29 is accepted
-            bank.append((month, day))
+            month, mday = (int(p) for p in str(value).split("-"))
+            dt.date(2024, month, mday)  # a leap year, so 02-29 is accepted
+            bank.append((month, mday))
         except ValueError:
-            doc.problem(("hours", "bank_holidays", i), f"{value!r} is not a month-day", "write it like \"12-31\"")
-    closed = [_date(doc, ("hours", "closed_dates", i), v) for i, v in enumerate(_list(doc, sec, "closed_dates", []))]
+            doc.problem(
+                ("hours", "bank_holidays", i), f"{value!r} is not a month-day", 'write it like "12-31"'
+            )
+    closed = [
+        _date(doc, ("hours", "closed_dates", i), v) for i, v in enumerate(_list(doc, sec, "closed_dates", []))
+    ]
     opened = Section(doc, ("hours", "open_dates"), [str(k) for k in sec.get("open_dates") or {}])
     open_dates: dict[dt.date, OpeningHours] = {}
     for raw, value in opened.data.items():
-        day, span = _date(doc, ("hours", "open_dates", raw), raw), _span(doc, ("hours", "open_dates", raw), value)
-        if day and span:
-            open_dates[day] = span
+        open_day, span = (
+            _date(doc, ("hours", "open_dates", raw), raw),
+            _span(doc, ("hours", "open_dates", raw), value),
+        )
+        if open_day and span:
+            open_dates[open_day] = span
     timezone = sec.text("timezone", "Asia/Tokyo") or "Asia/Tokyo"
     try:
         import zoneinfo
@@ -155,9 +201,14 @@ def _calendar(doc: Document) -> tuple[BusinessCalendar, str]:
     except (ValueError, KeyError, zoneinfo.ZoneInfoNotFoundError):
         doc.problem(("hours", "timezone"), f"unknown time zone {timezone!r}", "write timezone: Asia/Tokyo")
         timezone = "Asia/Tokyo"
-    calendar = BusinessCalendar(weekly=weekly, bank_holidays=tuple(bank), closed_dates=frozenset(d for d in closed if d),
-                                open_dates=open_dates, emergency_closure=sec.flag("emergency_closure", False),
-                                timezone=timezone)
+    calendar = BusinessCalendar(
+        weekly=weekly,
+        bank_holidays=tuple(bank),
+        closed_dates=frozenset(d for d in closed if d),
+        open_dates=open_dates,
+        emergency_closure=sec.flag("emergency_closure", False),
+        timezone=timezone,
+    )
     return calendar, sec.text("emergency_prompt", "emergency_closed") or "emergency_closed"
 
 
@@ -166,7 +217,11 @@ def _list(doc: Document, sec: Section, name: str, default: list[Any]) -> list[An
     if value is None:
         return []
     if not isinstance(value, list):
-        doc.problem((*sec.path, name), f"'{name}' must be a list", f"write each entry on its own '- ' line under {name}:")
+        doc.problem(
+            (*sec.path, name),
+            f"'{name}' must be a list",
+            f"write each entry on its own '- ' line under {name}:",
+        )
         return []
     return value
 
@@ -175,9 +230,15 @@ def _synthesis(doc: Document) -> SynthesisSettings:
     sec = Section(doc, ("synthesis",), ("engine", "target_db", "openjtalk", "google"))
     engine = sec.text("engine", "openjtalk") or "openjtalk"
     if engine not in ("openjtalk", "google"):
-        doc.problem(("synthesis", "engine"), f"unknown engine {engine!r}", "write engine: openjtalk or engine: google")
-    engines = {name: dict(Section(doc, ("synthesis", name), ("voice", "speed", "half_tone", "speaking_rate",
-                                                               "pitch")).data) for name in ("openjtalk", "google")}
+        doc.problem(
+            ("synthesis", "engine"), f"unknown engine {engine!r}", "write engine: openjtalk or engine: google"
+        )
+    engines = {
+        name: dict(
+            Section(doc, ("synthesis", name), ("voice", "speed", "half_tone", "speaking_rate", "pitch")).data
+        )
+        for name in ("openjtalk", "google")
+    }
     return SynthesisSettings(engine, sec.number("target_db", -20.0, -40, -6), engines)
 
 
@@ -193,24 +254,39 @@ def _menus(doc: Document) -> dict[str, Menu]:
             style = "topic"
         raw_options = Section(doc, (*path, "options"), [str(k) for k in sec.get("options") or {}]).data
         options: list[Option] = []
-        for raw_key, value in raw_options.items():
+        for raw_key in raw_options:
             opath = (*path, "options", raw_key)
             key = keypad_key(doc, opath, raw_key, key=True)
             osec = Section(doc, opath, ("label", "menu", "answer"), required=("label",))
             targets = [t for t in ("menu", "answer") if t in osec.data]
             if len(targets) != 1 and osec.ok:
-                doc.problem(opath, f"option {raw_key} needs exactly one of 'menu:' or 'answer:'",
-                            "say where the key leads: menu: <menu name> or answer: <prompt id>", key=True)
+                doc.problem(
+                    opath,
+                    f"option {raw_key} needs exactly one of 'menu:' or 'answer:'",
+                    "say where the key leads: menu: <menu name> or answer: <prompt id>",
+                    key=True,
+                )
             if key is None or not osec.ok:
                 continue
             if any(o.key == key for o in options):
-                doc.problem(opath, f"key {key} is used twice in menu '{menu_id}'", "give each option its own key",
-                            key=True)
+                doc.problem(
+                    opath,
+                    f"key {key} is used twice in menu '{menu_id}'",
+                    "give each option its own key",
+                    key=True,
+                )
                 continue
-            options.append(Option(key, str(osec.text("label", "")), osec.text("menu", optional=True),
-                                  osec.text("answer", optional=True)))
-        menus[str(menu_id)] = Menu(str(menu_id), tuple(sorted(options, key=lambda o: o.key)),
-                                   sec.text("intro", optional=True), style)
+            options.append(
+                Option(
+                    key,
+                    str(osec.text("label", "")),
+                    osec.text("menu", optional=True),
+                    osec.text("answer", optional=True),
+                )
+            )
+        menus[str(menu_id)] = Menu(
+            str(menu_id), tuple(sorted(options, key=lambda o: o.key)), sec.text("intro", optional=True), style
+        )
     return menus
 
 
