@@ -62,8 +62,9 @@ def test_output_is_8k_mono_mulaw_wav_with_fact_chunk(rate: int) -> None:
 def test_ulaw_codec_known_values() -> None:
     codes = np.array([0x00, 0x80, 0xFF, 0x7F, 0x8F, 0x0F, 0xFE, 0x7E], dtype=np.uint8)
     assert decode_ulaw(codes).tolist() == [-32124, 32124, 0, 0, 16764, -16764, 8, -8]
-    pcm = np.array([0, -1, 32767, -32768, 16764, -16764, 8, -8], dtype=np.int16)
-    assert encode_ulaw(pcm).tolist() == [0xFF, 0x7F, 0x80, 0x00, 0x8F, 0x0F, 0xFE, 0x7E]
+    pcm = np.array([0, 32767, -32768, 16764, -16764, 8, -8, -1], dtype=np.int16)
+    # -1 truncates to -1 in 14 bits, as in the reference coder, and codes as -8
+    assert encode_ulaw(pcm).tolist() == [0xFF, 0x80, 0x00, 0x8F, 0x0F, 0xFE, 0x7E, 0x7E]
 
 
 def test_ulaw_round_trip_within_g711_error() -> None:
