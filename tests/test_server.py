@@ -1,0 +1,98 @@
+"""The real thing: gunicorn with the production config, answering signed webhooks over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from conftest import ROOT, TOKEN, sign
+
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def environment(files: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "AUDIO_"))}
+    env.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL="https://ivr.example.jp", IVR_FLOWS=str(files / "flows.yaml"),
+               IVR_PROMPTS=str(files / "prompts"), IVR_AUDIO=str(files / "audio"), WEB_CONCURRENCY="2",
+               GUNICORN_BIND=f"127.0.0.1:{port}")
+    return env
+
+
+@pytest.fixture
+def server(files: Path) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([*GUNICORN, "app:app"], cwd=ROOT, env=environment(files, port),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def post(url: str, path: str, form: dict[str, str], signature: str | None) -> tuple[int, bytes, str]:
+    data = urllib.parse.urlencode(form).encode()
+    request = urllib.request.Request(url + path, data=data, method="POST")
+    if signature:
+        request.add_header("X-Twilio-Signature", signature)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read(), response.headers["Content-Type"]
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers["Content-Type"]
+
+
+def test_gunicorn_serves_signed_webhooks_and_rejects_unsigned(server: str) -> None:
+    form = {"CallSid": "CA1", "From": "+819012345678"}
+    status, body, content_type = post(server, "/voice", form, sign("https://ivr.example.jp/voice", form))
+    assert (status, content_type) == (200, "text/xml; charset=utf-8")
+    assert ElementTree.fromstring(body).find("Gather") is not None
+    assert post(server, "/voice", form, None)[0] == 403
+    path = "/voice/key?p=1&n=0&x=0"
+    keyed = {**form, "Digits": "2"}
+    status, body, _ = post(server, path, keyed, sign("https://ivr.example.jp" + path, keyed))
+    assert status == 200
+    gather = ElementTree.fromstring(body).find("Gather")
+    assert gather is not None and gather.get("action") == "https://ivr.example.jp/voice/key?p=12&n=0&x=0"
+
+
+def test_gunicorn_refuses_to_start_with_a_broken_flow(files: Path) -> None:
+    flows = files / "flows.yaml"
+    flows.write_text(flows.read_text("utf-8").replace("menu: s2}", "menu: s9}"), "utf-8")
+    result = subprocess.run([*GUNICORN, "app:app"], cwd=ROOT, env=environment(files, free_port()),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "flows.yaml:" in result.stdout + result.stderr
+    assert "menu 's9' does not exist" in result.stdout + result.stderr
+
+
+def test_gunicorn_refuses_to_start_without_a_token(files: Path) -> None:
+    env = environment(files, free_port())
+    del env["TWILIO_AUTH_TOKEN"]
+    result = subprocess.run([*GUNICORN, "app:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "TWILIO_AUTH_TOKEN is not set" in result.stdout + result.stderr
