@@ -11,6 +11,9 @@ ivr = AppGroup("ivr", help="Hotline tools for ops: check, synth, simulate, graph
 
 def init_app(app: Flask) -> None:
     """Register the `ivr` command group."""
+    from ivr.synth_command import synth
+
+    ivr.add_command(synth)
     app.cli.add_command(ivr)
 
 

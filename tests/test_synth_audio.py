@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import struct
 import warnings
 import wave
@@ -12,22 +13,27 @@ import pytest
 
 from ivr.synth.audio import analyze, read_wav, to_telephony_wav, wav_duration
 from ivr.synth.g711 import decode_ulaw, encode_ulaw
-from ivr.synth.wavfile import float_to_pcm16, write_ulaw_wav
+from ivr.synth.wavfile import Samples, float_to_pcm16, write_ulaw_wav
 
 PEAK_LIMIT = 10 ** (-1 / 20)
 
 
-def burst(rate: int, amp: float, *, lead: float = 0.5, dur: float = 1.0, trail: float = 0.8, f: float = 441.0):
-    """A sine burst with silence around it."""
-    t = np.arange(round(dur * rate)) / rate
-    return np.concatenate([np.zeros(round(lead * rate)), amp * np.sin(2 * np.pi * f * t), np.zeros(round(trail * rate))])
-
-
-def buzz(rate: int, amp: float, *, lead: float = 0.5, dur: float = 1.0, trail: float = 0.8):
-    """Ten harmonics of 150 Hz in cosine phase: a peaky, voice-like signal (crest factor 13 dB)."""
-    t = np.arange(round(dur * rate)) / rate
-    tone = sum(np.cos(2 * np.pi * 150 * k * t) for k in range(1, 11)) * amp / 10
+def framed(tone: Samples, rate: int, lead: float, trail: float) -> Samples:
+    """The tone with `lead` and `trail` seconds of digital silence around it."""
     return np.concatenate([np.zeros(round(lead * rate)), tone, np.zeros(round(trail * rate))])
+
+
+def burst(rate: int, amp: float, *, lead: float = 0.5, trail: float = 0.8, f: float = 441.0) -> Samples:
+    """A one-second sine burst with silence around it."""
+    t = np.arange(rate) / rate
+    return framed(amp * np.sin(2 * np.pi * f * t), rate, lead, trail)
+
+
+def buzz(rate: int, amp: float) -> Samples:
+    """One second of ten harmonics of 150 Hz in cosine phase: peaky like a voice (crest factor 13 dB)."""
+    t = np.arange(rate) / rate
+    tone = np.sum([np.cos(2 * np.pi * 150 * k * t) for k in range(1, 11)], axis=0) * amp / 10
+    return framed(tone, rate, 0.5, 0.8)
 
 
 def chunks(data: bytes) -> dict[bytes, bytes]:
@@ -44,7 +50,7 @@ def chunks(data: bytes) -> dict[bytes, bytes]:
 
 
 def db(x: float) -> float:
-    return 20 * np.log10(x)
+    return 20 * math.log10(x)
 
 
 @pytest.mark.parametrize("rate", [48000, 24000, 8000], ids=["48k", "24k", "8k"])
@@ -85,7 +91,9 @@ def test_ulaw_is_bit_exact_with_audioop() -> None:
     expected = np.frombuffer(audioop.lin2ulaw(pcm.tobytes(), 2), dtype=np.uint8)
     assert np.array_equal(encode_ulaw(pcm), expected)
     codes = np.arange(256, dtype=np.uint8)
-    assert np.array_equal(decode_ulaw(codes), np.frombuffer(audioop.ulaw2lin(codes.tobytes(), 2), dtype="<i2"))
+    assert np.array_equal(
+        decode_ulaw(codes), np.frombuffer(audioop.ulaw2lin(codes.tobytes(), 2), dtype="<i2")
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,7 +107,7 @@ def test_ulaw_is_bit_exact_with_audioop() -> None:
     ],
     ids=["quiet-48k", "loud-48k", "quiet-24k", "over-full-scale-24k", "peaky-needs-limiter"],
 )
-def test_speech_level_on_target_and_peaks_under_limit(signal: np.ndarray, rate: int, target: float) -> None:
+def test_speech_level_on_target_and_peaks_under_limit(signal: Samples, rate: int, target: float) -> None:
     data = to_telephony_wav(signal, rate, target_db=target)
     samples, out_rate = read_wav(data)
     assert out_rate == 8000
@@ -116,7 +124,9 @@ def test_speech_level_on_target_and_peaks_under_limit(signal: np.ndarray, rate: 
     [(0.5, 0.8, 0.15, 0.30), (2.0, 2.0, 0.15, 0.30), (0.05, 0.12, 0.05, 0.12), (0.0, 0.0, 0.0, 0.0)],
     ids=["long-silences-trimmed", "very-long-silences-trimmed", "short-silences-kept", "no-silence"],
 )
-def test_silences_trimmed_to_limits(lead: float, trail: float, expected_lead: float, expected_trail: float) -> None:
+def test_silences_trimmed_to_limits(
+    lead: float, trail: float, expected_lead: float, expected_trail: float
+) -> None:
     data = to_telephony_wav(burst(48000, 0.5, lead=lead, trail=trail), 48000, target_db=-18)
     stats = analyze(data)
     assert stats.leading_silence_s <= 0.15 and stats.trailing_silence_s <= 0.30
@@ -132,7 +142,7 @@ def test_anti_alias_filter_removes_what_8k_cannot_carry() -> None:
     t = np.arange(rate) / rate
     signal = 0.4 * np.sin(2 * np.pi * 1000 * t) + 0.4 * np.sin(2 * np.pi * 6000 * t)
 
-    def alias_db(samples: np.ndarray) -> float:
+    def alias_db(samples: Samples) -> float:
         """Level at 2 kHz (where 6 kHz folds to at 8 kHz) relative to the 1 kHz tone."""
         part = samples[2000:6000] * np.hanning(4000)
         spectrum = np.abs(np.fft.rfft(part))
@@ -184,7 +194,7 @@ def test_read_wav_pcm16_stereo_and_duration() -> None:
     ],
     ids=["silence", "nan", "target-above-peak"],
 )
-def test_bad_input_is_a_clear_value_error(signal: np.ndarray, kwargs: dict[str, float], message: str) -> None:
+def test_bad_input_is_a_clear_value_error(signal: Samples, kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         to_telephony_wav(signal, 8000, **kwargs)
 

@@ -19,7 +19,6 @@ from .textsplit import split_text
 from .wavfile import Samples, read_wav
 
 if TYPE_CHECKING:
-    from google.api_core.retry import Retry
     from google.auth.credentials import Credentials
 
 DEFAULT_VOICE = "ja-JP-Chirp3-HD-Aoede"
@@ -119,6 +118,7 @@ class GoogleEngine:
         return np.concatenate(pieces), rate
 
     def _request(self, text: str) -> bytes:
+        from google.api_core.timeout import ConstantTimeout
         from google.cloud import texttospeech as tts
 
         config: dict[str, Any] = {
@@ -135,8 +135,9 @@ class GoogleEngine:
                 voice=tts.VoiceSelectionParams(language_code=self.language_code, name=self.voice),
                 audio_config=tts.AudioConfig(**config),
             ),
-            retry=self._retry(),
-            timeout=self.call_timeout_s,  # per attempt; the retry's deadline bounds the whole call
+            retry=google_errors.retry_policy(*self._retry_config),
+            # a plain float would be a deadline shared by all attempts; this bounds each attempt
+            timeout=ConstantTimeout(self.call_timeout_s),  # type: ignore[no-untyped-call]
         )
         return bytes(response.audio_content)
 
@@ -147,18 +148,6 @@ class GoogleEngine:
 
                 self._client = tts.TextToSpeechClient(**self._client_args)
             return self._client
-
-    def _retry(self) -> Retry:
-        from google.api_core.retry import Retry
-
-        initial, maximum, deadline = self._retry_config
-        return Retry(
-            predicate=google_errors.is_transient,
-            initial=initial,
-            maximum=maximum,
-            multiplier=2.0,
-            timeout=deadline,
-        )
 
 
 def _decode(audio: bytes, where: str) -> tuple[Samples, int]:

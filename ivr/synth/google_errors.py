@@ -1,12 +1,16 @@
-"""Which Google errors to retry, and how to turn the others into one clear SynthesisError."""
+"""Google errors: which to retry (the client retries nothing by default); the rest as a SynthesisError."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from .base import SynthesisError, shorten
+
+if TYPE_CHECKING:
+    from google.api_core.retry import Retry
 
 CREDENTIALS_HINT = (
     "Google credentials not found: set GOOGLE_APPLICATION_CREDENTIALS to the path of a service "
@@ -30,6 +34,15 @@ def is_transient(exc: BaseException) -> bool:
         requests.exceptions.Timeout,
     )
     return isinstance(exc, transient)
+
+
+def retry_policy(initial_s: float, maximum_s: float, deadline_s: float) -> Retry:
+    """Retry transient errors with backoff doubling from `initial_s` to `maximum_s`, for `deadline_s`."""
+    from google.api_core.retry import Retry
+
+    return Retry(
+        predicate=is_transient, initial=initial_s, maximum=maximum_s, multiplier=2.0, timeout=deadline_s
+    )
 
 
 def _server_message(exc: BaseException) -> str:

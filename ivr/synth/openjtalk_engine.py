@@ -84,6 +84,7 @@ class OpenJTalkEngine:
         self.speed = speed
         self.half_tone = half_tone
         self._hts: HTSEngine | None = None
+        self._sha256: str | None = None
         self._lock = threading.Lock()  # one HTS engine: its speed/tone settings and synthesis go together
 
     @classmethod
@@ -106,12 +107,17 @@ class OpenJTalkEngine:
         return {
             "engine": self.name,
             "voice": self.voice,
-            "voice_sha256": hashlib.sha256(self._voice_path.read_bytes()).hexdigest(),
+            "voice_sha256": self._voice_sha256(),
             "speed": self.speed,
             "half_tone": self.half_tone,
             # the dictionary and the reading rules ship with the package
             "pyopenjtalk_plus": importlib.metadata.version("pyopenjtalk-plus"),
         }
+
+    def _voice_sha256(self) -> str:
+        if self._sha256 is None:  # settings() is asked once per prompt: read the 0.9 MB file once
+            self._sha256 = hashlib.sha256(self._voice_path.read_bytes()).hexdigest()
+        return self._sha256
 
     def billable_characters(self, speech: str) -> int:
         """Nothing is billed: the engine runs locally."""
