@@ -30,8 +30,7 @@ from ivr.state import get_state
 @with_appcontext
 def synth(engine: str | None, dry_run: bool, prune: bool, force: bool, workers: int | None) -> None:
     """Synthesize the audio of every prompt the flow can play; only what changed is made again."""
-    from ivr.synth import SynthesisError, make_engine
-    from ivr.synth import run
+    from ivr.synth import SynthesisError, make_engine, run
 
     state = get_state()
     if state.loaded is None:

@@ -152,12 +152,12 @@ def test_transient_error_is_retried(fake_tts: FakeTTS, code: int, status: str) -
 
 
 def test_slow_answer_times_out_and_is_retried(fake_tts: FakeTTS) -> None:
-    fake_tts.delays.append(1.0)
+    fake_tts.delays.append(3.0)
     started = time.monotonic()
     samples, _ = engine_for(fake_tts, call_timeout_s=0.2).synthesize("はい。", prompt_id="yes")
     assert len(fake_tts.requests) == 2
     assert len(samples) == 3 * SAMPLES_PER_CHAR
-    assert time.monotonic() - started < 0.9  # the first attempt was abandoned, not awaited
+    assert time.monotonic() - started < 2.5  # the first attempt was abandoned, not awaited
 
 
 def test_persistent_outage_ends_in_one_clear_error(fake_tts: FakeTTS) -> None:

@@ -65,6 +65,16 @@ def test_output_is_8k_mono_mulaw_wav_with_fact_chunk(rate: int) -> None:
     assert wav_duration(data) == pytest.approx(1.45)
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 8], ids=["empty", "one", "odd", "even"])
+def test_writer_pads_odd_data_and_counts_samples(n: int) -> None:
+    data = write_ulaw_wav(np.full(n, 0.25), 8000)
+    found = chunks(data)
+    assert len(found[b"data"]) == n and struct.unpack("<I", found[b"fact"])[0] == n
+    assert len(data) == 58 + n + (n & 1)
+    assert wav_duration(data) == n / 8000
+    assert read_wav(data)[0].tolist() == pytest.approx([0.25] * n, rel=0.04)
+
+
 def test_ulaw_codec_known_values() -> None:
     codes = np.array([0x00, 0x80, 0xFF, 0x7F, 0x8F, 0x0F, 0xFE, 0x7E], dtype=np.uint8)
     assert decode_ulaw(codes).tolist() == [-32124, 32124, 0, 0, 16764, -16764, 8, -8]

@@ -1,4 +1,4 @@
-"""`flask ivr synth`: make the audio that is missing or outdated, in parallel, atomically, billing nothing twice."""
+"""`flask ivr synth` engine room: make missing or outdated audio in parallel, atomically, never twice."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.catalog import Prompt
-from ivr.manifest import MANIFEST, AudioEntry
-
 import numpy as np
 import numpy.typing as npt
 import soxr
+
+from ivr.catalog import Prompt
+from ivr.manifest import MANIFEST, AudioEntry
 
 from . import levels
 from .audio import PHONE_RATE, to_telephony_wav, wav_duration
@@ -205,7 +205,7 @@ def execute(
         _init_worker(factory, engine_name, options)
         pool = cf.ThreadPoolExecutor(workers)
     needs = {job: units_of(job.prompt.speech, engine_name) for job in jobs}
-    first_user = {}
+    first_user: dict[str, str] = {}
     for job, units in needs.items():
         for unit in units:
             first_user.setdefault(unit, job.prompt.id)
