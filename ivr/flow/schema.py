@@ -233,12 +233,8 @@ def _synthesis(doc: Document) -> SynthesisSettings:
         doc.problem(
             ("synthesis", "engine"), f"unknown engine {engine!r}", "write engine: openjtalk or engine: google"
         )
-    engines = {
-        name: dict(
-            Section(doc, ("synthesis", name), ("voice", "speed", "half_tone", "speaking_rate", "pitch")).data
-        )
-        for name in ("openjtalk", "google")
-    }
+    known = {"openjtalk": ("voice", "speed", "half_tone"), "google": ("voice", "speaking_rate", "pitch")}
+    engines = {name: dict(Section(doc, ("synthesis", name), fields).data) for name, fields in known.items()}
     return SynthesisSettings(engine, sec.number("target_db", -20.0, -40, -6), engines)
 
 

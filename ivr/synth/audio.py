@@ -82,6 +82,8 @@ def to_telephony_wav(
         raise ValueError("samples contain NaN or infinity")
     if not peak_db <= 0.0 or not target_db < peak_db:
         raise ValueError(f"need target_db < peak_db <= 0, got target_db={target_db}, peak_db={peak_db}")
+    if max_lead_s < 0 or max_trail_s < 0:
+        raise ValueError("max_lead_s and max_trail_s cannot be negative")
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     if peak == 0.0:
         raise ValueError("the audio is silent")

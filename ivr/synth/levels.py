@@ -2,9 +2,9 @@
 
 Speech level (a simplified ITU-T P.56 active speech level): cut the signal into 20 ms frames and
 take each frame's mean power in dBFS (0 dBFS = a constant at full scale 1.0, so a full-scale sine
-is -3 dBFS). The reference is the 95th percentile of the frames above -70 dBFS ("the loudest
-frames"); the active frames are those above max(-70, reference - 30) dBFS; the speech level is
-the mean power of the active frames in dBFS. Pauses and silence therefore do not lower it.
+is -3 dBFS, as with P.56's dBov). The reference is the 95th percentile of the frames above
+-70 dBFS ("the loudest frames"); the active frames are those above max(-70, reference - 30) dBFS;
+the speech level is the mean power of the active frames in dBFS. Pauses therefore do not lower it.
 
 Silence (for trimming and for the leading/trailing/pause figures): 10 ms frames whose level is
 below max(-60 dBFS, reference - 40 dB). The lower gate than for the level keeps soft onsets such
