@@ -12,13 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, FixedClock, make_app
 from flask import Flask
 
-from conftest import ROOT, FixedClock, make_app
 from ivr.bundle import Sources, load
 from ivr.catalog import Prompt
-from ivr.synth import analyze, make_engine
-from ivr.synth import run
+from ivr.synth import analyze, make_engine, run
 from ivr.synth.base import Engine
 from ivr.synth.wavfile import Samples
 
