@@ -112,7 +112,10 @@ def test_sentences_get_a_pause_and_shared_sentences_are_spoken_once(tmp_path: Pa
 
 
 def test_hash_covers_text_engine_voice_and_settings() -> None:
-    plain, faster = make_engine("openjtalk", {}), make_engine("openjtalk", {"speed": 1.2})
+    plain, faster = (
+        make_engine("openjtalk", {}).settings(),
+        make_engine("openjtalk", {"speed": 1.2}).settings(),
+    )
     base = run.content_hash("はい。", plain, -20.0)
     assert base == run.content_hash("はい。", plain, -20.0)
     assert (

@@ -46,9 +46,9 @@ class Plan:
     orphans: list[str] = field(default_factory=list)  # audio files nothing references any more
 
 
-def content_hash(speech: str, engine: Engine, target_db: float) -> str:
-    """Hash of everything that shapes the sound: spoken text, engine, voice, settings and format."""
-    material = {"speech": speech, "settings": engine.settings(), "target_db": target_db, "format": FORMAT}
+def content_hash(speech: str, settings: Mapping[str, object], target_db: float) -> str:
+    """Hash of everything that shapes the sound: spoken text, engine settings (voice included) and format."""
+    material = {"speech": speech, "settings": settings, "target_db": target_db, "format": FORMAT}
     return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
@@ -70,11 +70,9 @@ def plan(
     """Decide, without calling the engine, which prompts need synthesis."""
     entries = read_manifest(audio_dir)
     result = Plan()
-    settings_hash: dict[str, str] = {}
+    settings = engine.settings()  # once: it hashes the voice file
     for prompt in prompts.values():
-        name = file_name(
-            prompt.id, settings_hash.setdefault(prompt.speech, content_hash(prompt.speech, engine, target_db))
-        )
+        name = file_name(prompt.id, content_hash(prompt.speech, settings, target_db))
         exists = (audio_dir / name).is_file()
         entry = entries.get(name)
         if (
