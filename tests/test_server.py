@@ -96,3 +96,20 @@ def test_gunicorn_refuses_to_start_without_a_token(files: Path) -> None:
     result = subprocess.run([*GUNICORN, "app:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "TWILIO_AUTH_TOKEN is not set" in result.stdout + result.stderr
+
+
+def test_web_workers_never_load_a_speech_engine(files: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from app import app\n"
+        "client = app.test_client()\n"
+        "client.post('/voice', data={'CallSid': 'CA1'})\n"
+        "client.get('/healthz')\n"
+        "heavy = ('pyopenjtalk', 'google.cloud', 'google.api_core', 'grpc', 'numpy', 'soxr')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    env = {**environment(files, free_port()), "IVR_DEV": "1"}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
