@@ -21,8 +21,14 @@ SPEED_TARGET = 30.0
 def synth(env: dict[str, str], *extra: str) -> float:
     """Wall seconds of one `flask --app app ivr synth` process, start to exit."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "ivr", "synth", *extra], cwd=ROOT, env=env,
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "ivr", "synth", *extra],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -35,15 +41,22 @@ def main() -> int:
         shutil.copy(ROOT / "flows.yaml", work / "flows.yaml")
         shutil.copytree(ROOT / "prompts", work / "prompts")
         (work / "audio").mkdir()
-        env = {**os.environ, "IVR_DEV": "1", "IVR_FLOWS": str(work / "flows.yaml"),
-               "IVR_PROMPTS": str(work / "prompts"), "IVR_AUDIO": str(work / "audio")}
+        env = {
+            **os.environ,
+            "IVR_DEV": "1",
+            "IVR_FLOWS": str(work / "flows.yaml"),
+            "IVR_PROMPTS": str(work / "prompts"),
+            "IVR_AUDIO": str(work / "audio"),
+        }
         cold = synth(env)
         manifest = json.loads((work / "audio" / "manifest.json").read_text("utf-8"))
         audio_s = sum(entry["duration_s"] for entry in manifest["files"].values())
         noop = statistics.median(synth(env) for _ in range(args.rounds))
     speed = audio_s / cold
-    print(f"cold offline synthesis: {len(manifest['files'])} prompts, {audio_s:.1f} s of audio in {cold:.1f} s "
-          f"wall = {speed:.1f}x real time on {os.cpu_count()} CPUs (target >= {SPEED_TARGET:.0f}x)")
+    print(
+        f"cold offline synthesis: {len(manifest['files'])} prompts, {audio_s:.1f} s of audio in {cold:.1f} s "
+        f"wall = {speed:.1f}x real time on {os.cpu_count()} CPUs (target >= {SPEED_TARGET:.0f}x)"
+    )
     print(f"nothing to do: {noop:.2f} s wall, median of {args.rounds} (target < {NOOP_TARGET_S:.0f} s)")
     return 0 if speed >= SPEED_TARGET and noop < NOOP_TARGET_S else 1
 

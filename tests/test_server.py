@@ -15,7 +15,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-
 from conftest import ROOT, TOKEN, sign
 
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
@@ -29,17 +28,28 @@ def free_port() -> int:
 
 def environment(files: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "AUDIO_"))}
-    env.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL="https://ivr.example.jp", IVR_FLOWS=str(files / "flows.yaml"),
-               IVR_PROMPTS=str(files / "prompts"), IVR_AUDIO=str(files / "audio"), WEB_CONCURRENCY="2",
-               GUNICORN_BIND=f"127.0.0.1:{port}")
+    env.update(
+        TWILIO_AUTH_TOKEN=TOKEN,
+        PUBLIC_BASE_URL="https://ivr.example.jp",
+        IVR_FLOWS=str(files / "flows.yaml"),
+        IVR_PROMPTS=str(files / "prompts"),
+        IVR_AUDIO=str(files / "audio"),
+        WEB_CONCURRENCY="2",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+    )
     return env
 
 
 @pytest.fixture
 def server(files: Path) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen([*GUNICORN, "app:app"], cwd=ROOT, env=environment(files, port),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*GUNICORN, "app:app"],
+        cwd=ROOT,
+        env=environment(files, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -83,8 +93,14 @@ def test_gunicorn_serves_signed_webhooks_and_rejects_unsigned(server: str) -> No
 def test_gunicorn_refuses_to_start_with_a_broken_flow(files: Path) -> None:
     flows = files / "flows.yaml"
     flows.write_text(flows.read_text("utf-8").replace("menu: s2}", "menu: s9}"), "utf-8")
-    result = subprocess.run([*GUNICORN, "app:app"], cwd=ROOT, env=environment(files, free_port()),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*GUNICORN, "app:app"],
+        cwd=ROOT,
+        env=environment(files, free_port()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "flows.yaml:" in result.stdout + result.stderr
     assert "menu 's9' does not exist" in result.stdout + result.stderr
@@ -93,7 +109,9 @@ def test_gunicorn_refuses_to_start_with_a_broken_flow(files: Path) -> None:
 def test_gunicorn_refuses_to_start_without_a_token(files: Path) -> None:
     env = environment(files, free_port())
     del env["TWILIO_AUTH_TOKEN"]
-    result = subprocess.run([*GUNICORN, "app:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*GUNICORN, "app:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "TWILIO_AUTH_TOKEN is not set" in result.stdout + result.stderr
 
@@ -109,7 +127,8 @@ def test_web_workers_never_load_a_speech_engine(files: Path) -> None:
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
     env = {**environment(files, free_port()), "IVR_DEV": "1"}
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
