@@ -246,3 +246,26 @@ def test_empty_text_is_a_synthesis_error(fake_tts: FakeTTS) -> None:
     with pytest.raises(SynthesisError, match="prompt blank: nothing to say"):
         engine_for(fake_tts).synthesize(" ", prompt_id="blank")
     assert fake_tts.requests == []
+
+
+def test_synth_run_with_google_makes_phone_audio_one_request_per_prompt(fake_tts: FakeTTS) -> None:
+    from ivr.catalog import Prompt
+    from ivr.synth import analyze, run
+
+    jobs = [
+        run.Job(Prompt(pid, text, text), f"{pid}-0.wav")
+        for pid, text in (("a", "はい。お電話ありがとうございます。"), ("b", "失礼いたします。"))
+    ]
+    made = dict(
+        run.execute(jobs, "google", {}, -20.0, workers=2, factory=lambda name, options: engine_for(fake_tts))
+    )
+    assert sorted(j.prompt.id for j in made) == ["a", "b"]
+    # google speaks a prompt as a whole (its voice shapes the paragraph); sentences are not split
+    assert sorted(body["input"]["text"] for _, body in fake_tts.requests) == [
+        "はい。お電話ありがとうございます。",
+        "失礼いたします。",
+    ]
+    for data in made.values():
+        stats = analyze(data)
+        assert (stats.sample_rate, stats.channels, stats.format_tag) == (8000, 1, 7)
+        assert abs(stats.speech_level_db + 20.0) <= 1.0
