@@ -10,14 +10,19 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr import clock
 from ivr.calendar import CalendarStatus
 from ivr.privacy import mask_number
-from ivr.render import MAX_COUNT, MAX_PATH, Renderer, minimal_fallback, resolve
+from ivr.render import MAX_COUNT, MAX_PATH, Reason, Renderer, minimal_fallback, resolve
 from ivr.security import protect
 from ivr.state import Loaded, get_state
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 protect(bp)
 log = logging.getLogger("ivr.call")
-DIAL_OUTCOMES = ("busy", "no-answer", "failed", "canceled")
+DIAL_OUTCOMES: dict[str, Reason] = {
+    "busy": "busy",
+    "no-answer": "no-answer",
+    "failed": "failed",
+    "canceled": "canceled",
+}
 
 
 def twiml(body: str) -> Response:
@@ -143,8 +148,7 @@ def agent_done() -> Response:
     _note("agent-done", p=path, outcome=outcome[:20])
     if outcome == "completed":
         return twiml(loaded.renderer.goodbye())
-    reason = outcome if outcome in DIAL_OUTCOMES else "failed"
-    return twiml(loaded.renderer.node(path, reason))  # type: ignore[arg-type]
+    return twiml(loaded.renderer.node(path, DIAL_OUTCOMES.get(outcome, "failed")))
 
 
 @bp.post("/status")
