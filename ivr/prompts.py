@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,17 @@ from ivr.flow.fields import Section
 from ivr.problems import Problem
 
 READINGS_FILE = "readings.yaml"
+# The {fields} catalog.Composer fills into each template; every one must be there, and no other.
+_KEY = frozenset({"key"})
+TEMPLATES: dict[str, frozenset[str]] = {
+    "compose.topic.item": frozenset({"label", "key"}),
+    "compose.question.item": frozenset({"label", "key"}),
+    **{f"compose.{name}": _KEY for name in ("repeat", "back", "agent", "main_menu")},
+    **{f"compose.{name}_answer": _KEY for name in ("repeat", "back")},
+    "closed": frozenset({"hours"}),
+    "hours.weekdays": frozenset({"open", "close"}),
+    "hours.day": frozenset({"day", "open", "close"}),
+}
 
 
 @dataclass(frozen=True)
@@ -89,8 +101,27 @@ def _texts(doc: yamlpos.Document, result: PromptTexts) -> None:
                 key=True,
             )
             continue
+        _template(doc, str(prompt_id), text)
         result.texts[str(prompt_id)] = " ".join(text.split())
         result.where[str(prompt_id)] = (doc.file, line)
+
+
+def _template(doc: yamlpos.Document, prompt_id: str, text: str) -> None:
+    """A template keeps exactly its {fields}: an unknown one would fail every call, a lost {key} the menu."""
+    wanted = TEMPLATES.get(prompt_id, frozenset() if prompt_id.startswith(("compose.", "hours.")) else None)
+    if wanted is None:
+        return
+    try:
+        names = {f"{{{name}}}" for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        names = {"an unmatched { or }"}
+    if names != {f"{{{name}}}" for name in wanted}:
+        listed = " ".join(f"{{{name}}}" for name in sorted(wanted)) or "no {…}"
+        doc.problem(
+            (prompt_id,),
+            f"template '{prompt_id}' must contain {listed}; it has {' '.join(sorted(names)) or 'none'}",
+            f"write {listed} as in the original, no other {{…}} (テンプレートの {{…}} は元のとおりに)",
+        )
 
 
 def _readings(doc: yamlpos.Document) -> list[Reading]:
@@ -116,13 +147,31 @@ def _readings(doc: yamlpos.Document) -> list[Reading]:
             continue
         if pattern is not None:
             try:
-                readings.append(Reading(spoken or "", pattern=re.compile(str(pattern))))
+                compiled = re.compile(str(pattern))
             except re.error as exc:
                 doc.problem(
                     ("readings", i, "pattern"),
                     f"the pattern is not a valid regular expression ({exc})",
                     "fix the pattern, or use written: for plain text",
                 )
+                continue
+            try:
+                compiled.sub(spoken or "", "")  # parses \1-style references now, not at the first call
+            except re.error as exc:
+                doc.problem(
+                    ("readings", i, "spoken"),
+                    f"'spoken' cannot be used with this pattern ({exc})",
+                    f"refer only to the pattern's {compiled.groups} group(s), as \\1, \\2 …",
+                )
+                continue
+            if compiled.search("") is not None:
+                doc.problem(
+                    ("readings", i, "pattern"),
+                    "the pattern matches empty text, so it would insert its reading between every character",
+                    "make the pattern match at least one character",
+                )
+                continue
+            readings.append(Reading(spoken or "", pattern=compiled))
         else:
             readings.append(Reading(spoken or "", written=written))
     return readings

@@ -27,8 +27,9 @@ class Document:
         """Line and column (1-based) of a value, or of its key; falls back to the nearest parent."""
         table = self.keys if key else self.values
         while path:
-            # mapping keys are stored as text (YAML's 1 and "1" sit at the same place); list indexes as ints
-            for variant in (path, tuple(str(p) if isinstance(p, int) else p for p in path)):
+            # mapping keys are stored as text (YAML's 1 and "1", a date and its ISO text sit at the same
+            # place); list indexes as ints
+            for variant in (path, tuple(p if isinstance(p, str) else str(p) for p in path)):
                 if variant in table:
                     return table[variant]
                 if key and variant in self.values:
@@ -91,7 +92,18 @@ def parse(raw: bytes, doc: Document) -> Document:
                     "indent with spaces, not tabs",
                 )
             )
-    if doc.problems:
+        if line_text.lstrip().startswith("#:"):  # meant as the # key, silently a comment
+            doc.problems.append(
+                Problem(
+                    doc.file,
+                    number,
+                    len(indent) + 1,
+                    "this line is a comment, so YAML ignores it: an unquoted # starts a comment",
+                    'write the key in quotes, "#":, if it is meant as the # key',
+                    "warning",
+                )
+            )
+    if any(p.severity == "error" for p in doc.problems):
         return doc
     loader = yaml.SafeLoader(text)
     try:
@@ -107,7 +119,9 @@ def parse(raw: bytes, doc: Document) -> Document:
                 line,
                 col,
                 f"YAML syntax: {exc.problem or exc.context}",
-                "check indentation, colons and quotes on this line and the one above",
+                'write "*" in quotes: unquoted, YAML reads * as an alias'
+                if exc.context == "while scanning an alias"
+                else "check indentation, colons and quotes on this line and the one above",
             )
         )
     except yaml.YAMLError as exc:
@@ -134,7 +148,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: YamlPath, doc: Docume
                     )
                 )
                 continue
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(loader, key_node)
             child = (*path, str(key))
             position = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if child in doc.keys:
@@ -153,4 +167,12 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: YamlPath, doc: Docume
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*path, i), doc) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node)
+
+
+def _scalar(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError):
+        # e.g. 2026-02-30 looks like a date to YAML but is none: keep the text, the schema says what is wrong
+        return node.value

@@ -27,7 +27,7 @@ class Section:
         if value is not None and not self.ok:
             doc.problem(
                 path,
-                f"'{_name(path)}' must be a list of fields (name: value)",
+                f"{_name(path)} must be a list of fields (name: value)",
                 "indent the fields under it by two spaces",
             )
         allowed = list(allowed)
@@ -35,10 +35,10 @@ class Section:
             if str(key) not in allowed:
                 near = difflib.get_close_matches(str(key), allowed, n=1)
                 fix = f"did you mean '{near[0]}'?" if near else f"allowed here: {', '.join(allowed)}"
-                doc.problem((*path, key), f"unknown field '{key}' in '{_name(path)}'", fix, key=True)
+                doc.problem((*path, key), f"unknown field '{key}' in {_name(path)}", fix, key=True)
         for name in required:
             if self.ok and name not in self.data:
-                doc.problem(path, f"'{_name(path)}' needs the field '{name}'", f"add '{name}: …'", key=True)
+                doc.problem(path, f"{_name(path)} needs the field '{name}'", f"add '{name}: …'", key=True)
 
     def get(self, name: str, default: Any = None) -> Any:
         """The raw value of a field, or the default."""
@@ -91,7 +91,7 @@ class Section:
 
 
 def _name(path: YamlPath) -> str:
-    return str(path[-1]) if path else "the file"
+    return f"'{path[-1]}'" if path else "the file"
 
 
 def _describe(value: Any) -> str:

@@ -7,6 +7,7 @@ from ivr.prompts import PromptTexts
 from ivr.yamlpos import Document
 
 MAX_ANSWER_DEPTH = 2
+MAX_KEYS = 8  # the longest key path a call's URL carries (render.MAX_PATH)
 
 
 def check(flow: Flow, texts: PromptTexts, doc: Document) -> None:
@@ -59,13 +60,32 @@ def check(flow: Flow, texts: PromptTexts, doc: Document) -> None:
                 "add an option that leads to it, or remove it",
                 key=True,
             )
+    for menu_id in _dead_ends(flow):
+        doc.problem(
+            ("menus", menu_id),
+            f"menu '{menu_id}' has no way out: none of its keys leads to an answer",
+            "give it an option with answer: <prompt id>, or lead its keys to menus that have answers",
+            key=True,
+        )
+    longest = _longest(flow, doc)
     for menu_id, level in depth.items():
         for option in flow.menus[menu_id].options:
-            if option.answer and level + 1 > MAX_ANSWER_DEPTH:
+            opath = ("menus", menu_id, "options", option.key)
+            most = longest.get(menu_id, level) + 1
+            fix = f"keep every answer within {MAX_ANSWER_DEPTH} keys of the start menu"
+            if option.answer and most > MAX_KEYS:
                 doc.problem(
-                    ("menus", menu_id, "options", option.key),
+                    opath,
+                    f"answer '{option.answer}' can be {most} key presses from the start menu, "
+                    f"more than the {MAX_KEYS} the service can follow",
+                    fix,
+                    key=True,
+                )
+            elif option.answer and level + 1 > MAX_ANSWER_DEPTH:
+                doc.problem(
+                    opath,
                     f"answer '{option.answer}' needs {level + 1} key presses from the start menu",
-                    f"keep every answer within {MAX_ANSWER_DEPTH} keys of the start menu",
+                    fix,
                     key=True,
                     warn=True,
                 )
@@ -82,6 +102,44 @@ def _depths(flow: Flow) -> dict[str, int]:
                 depth[option.menu] = depth[menu_id] + 1
                 queue.append(option.menu)
     return depth
+
+
+def _dead_ends(flow: Flow) -> list[str]:
+    """Menus with options from which no answer can be reached (they only lead to each other)."""
+    good = {m.id for m in flow.menus.values() if any(o.answer for o in m.options)}
+    grew = True
+    while grew:
+        before = len(good)
+        good |= {m.id for m in flow.menus.values() if any(o.menu in good for o in m.options)}
+        grew = len(good) > before
+    return [m.id for m in flow.menus.values() if m.options and m.id not in good]
+
+
+def _longest(flow: Flow, doc: Document) -> dict[str, int]:
+    """Most key presses from the start to each menu; reports options that lead back up the way (loops)."""
+    order: list[str] = []  # each menu after every menu below it; reversed, parents come first
+
+    def visit(menu_id: str, way: tuple[str, ...]) -> None:
+        for option in flow.menus[menu_id].options:
+            target = option.menu
+            if target in way and target != flow.start:  # back to the start is reported above
+                doc.problem(
+                    ("menus", menu_id, "options", option.key, "menu"),
+                    f"key {option.key} in menu '{menu_id}' leads back to '{target}', which callers pass on "
+                    "the way here, so they could go round in circles",
+                    f"remove it: callers go back with the '{flow.keys.back}' key",
+                )
+            elif target in flow.menus and target not in order and target not in way:
+                visit(target, (*way, target))
+        order.append(menu_id)
+
+    visit(flow.start, (flow.start,))
+    longest, rank = {flow.start: 0}, {m: i for i, m in enumerate(reversed(order))}
+    for menu_id in reversed(order):
+        for option in flow.menus[menu_id].options:
+            if option.menu is not None and rank.get(option.menu, -1) > rank[menu_id]:  # not a loop
+                longest[option.menu] = max(longest.get(option.menu, 0), longest[menu_id] + 1)
+    return longest
 
 
 def _prompt_ids(flow: Flow, texts: PromptTexts, doc: Document) -> None:

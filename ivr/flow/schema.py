@@ -40,7 +40,9 @@ def keypad_key(doc: Document, path: tuple[Any, ...], value: Any, *, key: bool = 
         return text
     doc.problem(
         path,
-        f"{value!r} is not a single keypad key",
+        "no key is given (an unquoted # starts a comment)"
+        if value is None
+        else f"{value!r} is not a single keypad key",
         'use one of 0–9, "*" or "#" (quote * and #, which YAML reads specially)',
         key=key,
     )

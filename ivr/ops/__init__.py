@@ -1,0 +1,16 @@
+"""Ops tools for flows.yaml: check, simulate, graph and paths (`flask --app app ivr …`)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    """Add the ops commands to the `ivr` command group."""
+    from ivr.ops.check import check
+    from ivr.ops.graph import graph
+    from ivr.ops.paths import paths
+    from ivr.ops.simulate import simulate
+
+    for command in (check, simulate, graph, paths):
+        group.add_command(command)

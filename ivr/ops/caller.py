@@ -1,0 +1,81 @@
+"""A phone line into the real webhooks, in-process: Twilio-signed requests, the TwiML they answer."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
+
+import click
+from twilio.request_validator import RequestValidator
+
+from ivr import create_app
+from ivr.bundle import Bundle
+from ivr.ops.timing import Length, estimate
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One prompt as the caller hears it: played from its audio file, or said by the <Say> voice."""
+
+    verb: str  # "play" or "say"
+    prompt: str  # the prompt id ("?" when the flow does not know it)
+    text: str  # as written in prompts/ (for <Say>, the words the voice reads)
+    length: Length
+    file: Path | None = None  # the local audio file, for the speakers
+
+
+class Line:
+    """A call to our own app: every request signed with the app's token, like Twilio signs them."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        token = secrets.token_hex(16)
+        self.app = create_app({**config, "TWILIO_AUTH_TOKEN": token, "IVR_DEV": False})
+        self.client = self.app.test_client()
+        self.validator = RequestValidator(token)
+        self.base = str(self.app.config["PUBLIC_BASE_URL"])
+        self.form = {
+            "CallSid": "CA" + secrets.token_hex(16),
+            "AccountSid": "AC" + "0" * 32,
+            "From": "+815000000000",
+            "To": "+81120701675",
+            "Direction": "inbound",
+        }
+
+    def bundle(self) -> Bundle:
+        """The flow the line's app answers with now (it reloads edits, like the service)."""
+        loaded = self.app.extensions["ivr.state"].current()
+        if loaded is None:
+            raise click.UsageError("the flow has errors; run `flask --app app ivr check` and fix them first")
+        bundle: Bundle = loaded.bundle
+        return bundle
+
+    def post(self, url: str, **form: str) -> ElementTree.Element:
+        """POST a signed webhook to one of the URLs the TwiML names; the TwiML root it answers."""
+        if not url.startswith(self.base + "/"):
+            raise click.ClickException(f"the TwiML sent the caller outside the service: {url}")
+        data = {**self.form, **form}
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        signature = self.validator.compute_signature(url, data)
+        response = self.client.post(path, data=data, headers={"X-Twilio-Signature": signature})
+        if response.status_code != 200 or response.mimetype not in ("text/xml", "application/xml"):
+            raise click.ClickException(f"{path} answered {response.status}: callers would hear an error")
+        return ElementTree.fromstring(response.data)
+
+    def heard(self, element: ElementTree.Element) -> Heard:
+        """What a <Play> or <Say> element makes the caller hear."""
+        bundle = self.bundle()
+        if element.tag == "Play":
+            name = unquote(urlsplit(element.text or "").path.rsplit("/", 1)[-1])
+            entry = next((e for e in bundle.audio.values() if e.file == name), None)
+            if entry is None:
+                return Heard("play", "?", name, Length(0.0, estimated=True))
+            local = Path(self.app.config["IVR_AUDIO"]) / name
+            return Heard("play", entry.prompt, entry.text, Length(entry.duration_s), local)
+        speech = element.text or ""
+        prompt = next((p for p in bundle.prompts.values() if p.speech == speech), None)
+        return Heard("say", prompt.id if prompt else "?", prompt.text if prompt else speech, estimate(speech))

@@ -1,0 +1,144 @@
+"""The caller's side of a simulated call: keys from a script or the keyboard, TwiML followed verb by verb."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from xml.etree import ElementTree
+
+import click
+
+from ivr.ops.caller import Heard, Line
+from ivr.ops.sound import Playback, find_player
+from ivr.ops.timing import total
+
+KEYPAD = "0123456789*#"
+SILENCE = "-_"  # script tokens for "no input"
+HANG_UP = "q"
+MAX_REQUESTS = 500  # a flow that redirects forever must not hang the terminal
+
+
+class Script:
+    """Keys given up front (`--keys "1 2 #"`); each is echoed, so the output reads as a transcript."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+
+    @classmethod
+    def parse(cls, text: str) -> Script:
+        """Every character is one key; spaces only separate; - or _ is no input."""
+        bad = sorted({ch for ch in text if not ch.isspace() and ch not in KEYPAD + SILENCE})
+        if bad:
+            raise click.BadParameter(
+                f"{' '.join(bad)} cannot be pressed: use 0-9, * and #, and - for no input "
+                '(e.g. --keys "1 2 - #")',
+                param_hint="--keys",
+            )
+        return cls(["" if ch in SILENCE else ch for ch in text if not ch.isspace()])
+
+    def press(self) -> str | None:
+        """The next key ("" = no input), or None when the script is over."""
+        if not self.keys:
+            click.echo("(end of --keys; the call is still going)")
+            return None
+        key = self.keys.pop(0)
+        click.echo(f"> {key or '-'}")
+        return key
+
+
+class Keyboard:
+    """Keys typed in the terminal: a line of keys, Enter alone for no input, q to hang up."""
+
+    def __init__(self) -> None:
+        self.queue: list[str] = []
+
+    def press(self) -> str | None:
+        """The next key ("" = no input), or None when the caller hangs up."""
+        while not self.queue:
+            try:
+                typed = str(click.prompt(">", default="", show_default=False, prompt_suffix=" ")).strip()
+            except click.Abort:
+                return None
+            if typed == HANG_UP:
+                return None
+            bad = sorted({ch for ch in typed if ch not in KEYPAD + SILENCE + " "})
+            if bad:
+                click.echo(f"  {' '.join(bad)}: press 0-9, * or #, Enter alone for no input, q to hang up")
+                continue
+            keys = ["" if ch in SILENCE else ch for ch in typed if ch != " "]
+            self.queue = keys or [""]
+            return self.queue.pop(0)
+        key = self.queue.pop(0)
+        click.echo(f"> {key or '-'}")
+        return key
+
+
+class Conversation:
+    """Follows the TwiML the way Twilio does and shows what the caller hears."""
+
+    def __init__(
+        self, line: Line, keys: Script | Keyboard, transfer: Callable[[], str], *, sound: bool
+    ) -> None:
+        self.line, self.keys, self.transfer = line, keys, transfer
+        self.player = find_player() if sound else None
+        self.heard: list[Heard] = []
+        self.presses = 0
+
+    def run(self) -> None:
+        """From the incoming call to its end (hang-up, end of script, or the caller quitting)."""
+        root: ElementTree.Element | None = self.line.post(self.line.base + "/voice")
+        requests = 1
+        while root is not None and requests < MAX_REQUESTS:
+            root = self._follow(root)
+            requests += 1
+        if root is not None:
+            click.echo(f"(stopped after {MAX_REQUESTS} requests: the flow never waits for the caller)")
+        length = total([h.length for h in self.heard])
+        click.echo(f"call over: {self.presses} key presses, {len(self.heard)} prompts, {length} of audio")
+
+    def _hear(self, element: ElementTree.Element, pending: list[Heard]) -> None:
+        heard = self.line.heard(element)
+        click.echo(f"  {heard.verb} {heard.prompt} ({heard.length}): {heard.text}")
+        self.heard.append(heard)
+        pending.append(heard)
+
+    def _play(self, pending: list[Heard]) -> Playback:
+        return Playback(self.player, [h.file for h in pending if h.file is not None and h.file.is_file()])
+
+    def _follow(self, root: ElementTree.Element) -> ElementTree.Element | None:
+        """Perform one TwiML document; the next one, or None when the call ends."""
+        pending: list[Heard] = []
+        for verb in root:
+            if verb.tag in ("Play", "Say"):
+                self._hear(verb, pending)
+            elif verb.tag == "Gather":
+                for child in verb:
+                    if child.tag in ("Play", "Say"):
+                        self._hear(child, pending)
+                    else:
+                        click.echo(f"  ({child.tag})")
+                playback, pending = self._play(pending), []
+                key = self.keys.press()
+                playback.stop()
+                if key is None:
+                    return None
+                if key:
+                    self.presses += 1
+                    return self.line.post(verb.get("action", ""), Digits=key)
+                click.echo(f"  (no input: {verb.get('timeout', '5')} s of silence)")
+            elif verb.tag == "Redirect":
+                self._play(pending).wait()
+                return self.line.post(verb.text or "")
+            elif verb.tag == "Dial":
+                self._play(pending).wait()
+                target = " ".join((child.text or "").strip() for child in verb) or (verb.text or "").strip()
+                click.echo(f"  dial {target} (rings up to {verb.get('timeout', '30')} s)")
+                outcome = self.transfer()
+                click.echo(f"  -> {outcome}")
+                return self.line.post(verb.get("action", ""), DialCallStatus=outcome)
+            elif verb.tag == "Hangup":
+                break
+            else:
+                click.echo(f"  ({verb.tag})")
+        self._play(pending).wait()
+        click.echo("  hang up")
+        return None

@@ -1,0 +1,282 @@
+"""`flask ivr check` on the real flow and on broken prompts, readings and audio: lines, messages, exits."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+PROBLEM = re.compile(r"^(.+?):(\d+):(\d+): (error|warning): (.*?) — (.*)$")
+SYNTH_STALE = "run `flask --app app ivr synth` (文言が変わりました。synth で音声を作り直してください)"
+Found = tuple[str, int, int, str, str, str]
+
+
+def check(runner: FlaskCliRunner, *args: str) -> tuple[int, list[Found], str]:
+    """Exit code, the problems as (file, line, column, severity, message, fix), and the summary line."""
+    result = runner.invoke(args=["ivr", "check", *args])
+    *lines, summary = result.output.splitlines()
+    found = []
+    for line in lines:
+        match = PROBLEM.match(line)
+        assert match, line
+        file, row, col, severity, message, fix = match.groups()
+        found.append((file, int(row), int(col), severity, message, fix))
+    return result.exit_code, found, summary
+
+
+def line_of(path: Path, start: str) -> int:
+    """The 1-based number of the first line of a file that starts with `start`."""
+    return next(i for i, text in enumerate(path.read_text("utf-8").splitlines(), 1) if text.startswith(start))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), "utf-8")
+
+
+def test_the_real_flow_is_clean(app: Flask, runner: FlaskCliRunner) -> None:
+    code, found, summary = check(runner)
+    digest = app.extensions["ivr.state"].loaded.bundle.digest
+    assert (code, found) == (0, [])
+    counts = "0 errors, 0 warnings — 5 menus, 15 answers, audio for 38 of 38 prompts"
+    assert summary == f"flows.yaml: {counts} (flow {digest})"
+
+
+def test_a_changed_answer_text_makes_its_audio_stale(files: Path, runner: FlaskCliRunner) -> None:
+    faq = files / "prompts" / "faq.yaml"
+    edit(faq, "外部からの不正アクセス", "外部からの悪意ある不正アクセス")
+    code, found, summary = check(runner)
+    message = (
+        "the audio of prompt 'a1_1' is stale: its text changed since it was made; "
+        "callers hear it read by the Polly.Mizuki voice until it is made again"
+    )
+    assert found == [("prompts/faq.yaml", line_of(faq, "a1_1:"), 1, "warning", message, SYNTH_STALE)]
+    assert code == 0
+    assert summary.startswith(
+        "flows.yaml: 0 errors, 1 warning — 5 menus, 15 answers, audio for 37 of 38 prompts"
+    )
+    assert runner.invoke(args=["ivr", "check", "--strict"]).exit_code == 1
+
+
+def test_a_changed_label_makes_the_composed_menu_stale_at_its_menu(
+    files: Path, runner: FlaskCliRunner
+) -> None:
+    edit(files / "prompts" / "faq.yaml", 'q4_2: "銀行', 'q4_2: "当行')
+    code, found, _ = check(runner)
+    line = line_of(files / "flows.yaml", "  s4:")
+    assert [(f, row, col, msg.split(":")[0]) for f, row, col, _, msg, _ in found] == [
+        ("flows.yaml", line, 3, "the audio of prompt 'menu.s4' is stale"),
+        ("flows.yaml", line, 3, "the audio of prompt 'menu.s4.short' is stale"),
+    ]
+    assert code == 0
+
+
+def test_a_prompt_without_audio_is_reported_missing(files: Path, runner: FlaskCliRunner) -> None:
+    manifest_path = files / "audio" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    manifest["files"] = {k: v for k, v in manifest["files"].items() if v["prompt"] != "goodbye"}
+    manifest_path.write_text(json.dumps(manifest), "utf-8")
+    code, found, _ = check(runner)
+    system = files / "prompts" / "system.yaml"
+    assert found == [
+        (
+            "prompts/system.yaml",
+            line_of(system, "goodbye:"),
+            1,
+            "warning",
+            "prompt 'goodbye' has no audio yet; callers hear it read by the Polly.Mizuki voice",
+            "run `flask --app app ivr synth` (音声がありません。synth で作成してください)",
+        )
+    ]
+    assert code == 0
+
+
+def test_menus_longer_than_the_limit_are_reported_with_their_length(
+    app: Flask, files: Path, runner: FlaskCliRunner
+) -> None:
+    edit(files / "flows.yaml", "max_menu_seconds: 60", "max_menu_seconds: 30")
+    code, found, _ = check(runner)
+    audio = app.extensions["ivr.state"].loaded.bundle.audio
+    flows = files / "flows.yaml"
+    expected = [
+        (
+            "flows.yaml",
+            line_of(flows, f"  {menu}:"),
+            3,
+            "warning",
+            f"menu '{menu}' lasts {audio[f'menu.{menu}'].duration_s:.1f} s of audio, "
+            "more than checks.max_menu_seconds (30 s)",
+            "shorten its intro or labels, or split it into two menus "
+            "(メニューが長すぎます。案内文を短くするか、メニューを分けてください)",
+        )
+        for menu in ("s1", "s2", "s3")  # main 29.3 s and s4 25.2 s fit
+    ]
+    assert found == expected
+    assert code == 0
+
+
+def test_menu_length_is_estimated_from_the_text_without_audio(
+    app: Flask, files: Path, runner: FlaskCliRunner
+) -> None:
+    (files / "audio" / "manifest.json").unlink()
+    edit(files / "flows.yaml", "max_menu_seconds: 60", "max_menu_seconds: 5")
+    _, found, summary = check(runner)
+    speech = app.extensions["ivr.state"].loaded.bundle.prompts["menu.s4"].speech
+    long = [msg for *_, msg, _ in found if msg.startswith("menu 's4'")]
+    assert long == [
+        f"menu 's4' lasts ~{len(speech) / 5.9:.1f} s of audio, more than checks.max_menu_seconds (5 s)"
+    ]
+    assert "audio for 0 of 38 prompts" in summary
+
+
+TEMPLATE_FIX = "(テンプレートの {…} は元のとおりに)"
+BROKEN_PROMPTS = [
+    pytest.param(
+        "system.yaml",
+        (
+            'compose.topic.item: "{label}については、{key}を"',
+            'compose.topic.item: "{lable}については、{key}を"',
+        ),
+        ("compose.topic.item:", 21),
+        "template 'compose.topic.item' must contain {key} {label}; it has {key} {lable}",
+        f"write {{key}} {{label}} as in the original, no other {{…}} {TEMPLATE_FIX}",
+        id="template-typo",
+    ),
+    pytest.param(
+        "system.yaml",
+        ('compose.agent: "担当者におつなぎするには{key}を"', 'compose.agent: "担当者におつなぎするには0を"'),
+        ("compose.agent:", 16),
+        "template 'compose.agent' must contain {key}; it has none",
+        f"write {{key}} as in the original, no other {{…}} {TEMPLATE_FIX}",
+        id="template-lost-key",
+    ),
+    pytest.param(
+        "system.yaml",
+        ("受付時間は、{hours}です", "受付時間は、{hours です"),
+        ("closed:", 9),
+        "template 'closed' must contain {hours}; it has an unmatched { or }",
+        f"write {{hours}} as in the original, no other {{…}} {TEMPLATE_FIX}",
+        id="template-brace",
+    ),
+    pytest.param(
+        "system.yaml",
+        ('goodbye: "お電話ありがとうございました。失礼いたします。"', 'goodbye: ""'),
+        ("goodbye:", 10),
+        "prompt 'goodbye' has no text",
+        "write the words in quotes after the colon (文言を引用符で囲んで書いてください)",
+        id="empty-prompt",
+    ),
+    pytest.param(
+        "readings.yaml",
+        ('spoken: "\\\\1時"', 'spoken: "\\\\3時"'),
+        ('    spoken: "\\\\3時"', 13),
+        "'spoken' cannot be used with this pattern (invalid group reference 3 at position 1)",
+        "refer only to the pattern's 1 group(s), as \\1, \\2 …",
+        id="reading-group",
+    ),
+    pytest.param(
+        "readings.yaml",
+        ('pattern: "(\\\\d{1,2}):00"', 'pattern: "(\\\\d{0,2})"'),
+        ('  - pattern: "(\\\\d{0,2})"', 14),
+        "the pattern matches empty text, so it would insert its reading between every character",
+        "make the pattern match at least one character",
+        id="reading-empty-match",
+    ),
+]
+
+
+@pytest.mark.parametrize(("file", "change", "at", "message", "fix"), BROKEN_PROMPTS)
+def test_broken_prompts_are_errors_at_their_line(
+    files: Path,
+    runner: FlaskCliRunner,
+    file: str,
+    change: tuple[str, str],
+    at: tuple[str, int],
+    message: str,
+    fix: str,
+) -> None:
+    path = files / "prompts" / file
+    edit(path, *change)
+    code, found, summary = check(runner)
+    line_start, column = at  # column: where the value in question starts
+    assert found == [(f"prompts/{file}", line_of(path, line_start), column, "error", message, fix)]
+    assert code == 1
+    assert summary.startswith("flows.yaml: 1 error, 0 warnings — the service refuses this flow")
+
+
+def test_a_prompt_id_defined_twice(files: Path, runner: FlaskCliRunner) -> None:
+    extra = files / "prompts" / "extra.yaml"
+    extra.write_text('# more prompts\ngreeting: "もしもし"\n', "utf-8")
+    code, found, _ = check(runner)
+    second = line_of(files / "prompts" / "system.yaml", "greeting:")
+    assert found == [  # prompts/*.yaml are read in name order
+        (
+            "prompts/system.yaml",
+            second,
+            1,
+            "error",
+            "prompt id 'greeting' is already defined in prompts/extra.yaml:2",
+            "rename one of them",
+        )
+    ]
+    assert code == 1
+
+
+def test_an_unreadable_manifest_is_a_warning(files: Path, runner: FlaskCliRunner) -> None:
+    (files / "audio" / "manifest.json").write_text('{"version": 1, "files": ', "utf-8")
+    code, found, _ = check(runner)
+    assert found[0][:5] == (
+        "audio/manifest.json",
+        1,
+        1,
+        "warning",
+        "the audio manifest cannot be read (Expecting value: line 1 column 25 (char 24))",
+    )
+    assert len(found) == 1 + 38  # and every prompt is then without audio
+    assert code == 0
+
+
+def test_check_without_file_reads_the_apps_flow_file_as_it_is_now(
+    files: Path, runner: FlaskCliRunner
+) -> None:
+    flows = files / "flows.yaml"
+    edit(flows, '"2": {label: s2, menu: s2}', '"2": {label: s2, menu: s5}')
+    code, found, _ = check(runner)
+    line = line_of(flows, '      "2": {label: s2, menu: s5}')
+    assert [f[:5] for f in found] == [
+        ("flows.yaml", line, 30, "error", "menu 's5' does not exist"),
+        ("flows.yaml", line_of(flows, "  s2:"), 3, "error", "menu 's2' cannot be reached from 'main'"),
+    ]
+    assert code == 1
+
+
+def test_a_file_that_does_not_exist_is_a_usage_error(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(args=["ivr", "check", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_an_unforeseen_failure_is_reported_not_raised(
+    runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(sources: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("ivr.bundle.inspect", boom)
+    code, found, _ = check(runner)
+    assert found == [
+        (
+            "flows.yaml",
+            1,
+            1,
+            "error",
+            "the flow cannot be loaded (RuntimeError('boom'))",
+            "undo the last edit, then run `flask --app app ivr check`",
+        )
+    ]
+    assert code == 1

@@ -1,0 +1,159 @@
+"""Live reload under a running app: good edits are picked up, broken ones ignored, calls in progress go on."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import BASE, FixedClock, Twilio, heard, make_app, parse, query
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ivr.bundle import Sources
+from ivr.render import Urls
+from ivr.state import FlowState
+
+OLD_LABEL = 's1: "情報漏えいの詳細に関するご質問"'
+NEW_LABEL = 's1: "情報漏えいの詳しい内容に関するご質問"'
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Change a file as an editor would, with an mtime the stat stamp cannot miss (no equal-tick flake)."""
+    text = path.read_text("utf-8")
+    assert old in text
+    before = path.stat().st_mtime_ns
+    path.write_text(text.replace(old, new, 1), "utf-8")
+    os.utime(path, ns=(before + 1_000_000_000, before + 1_000_000_000))
+
+
+def line_of(path: Path, start: str) -> int:
+    return next(i for i, text in enumerate(path.read_text("utf-8").splitlines(), 1) if text.startswith(start))
+
+
+def health(client: FlaskClient) -> dict[str, object]:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body: dict[str, object] = response.get_json()
+    return body
+
+
+def main_menu_said(twilio: Twilio) -> str:
+    """The text of the start menu as the caller hears it; stale audio means <Say> with the new text."""
+    gather = parse(twilio.post("/voice")).find("Gather")
+    assert gather is not None
+    say = gather.findall("Say")
+    return say[-1].text or "" if say else "(played from audio)"
+
+
+def test_good_edit_then_broken_edit_then_fix(
+    files: Path, twilio: Twilio, client: FlaskClient, app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert main_menu_said(twilio) == "(played from audio)"
+    first = health(client)["flow"]
+
+    edit(files / "prompts" / "faq.yaml", OLD_LABEL, NEW_LABEL)
+    assert "情報漏えいの詳しい内容に関するご質問については、1を" in main_menu_said(twilio)
+    edited = health(client)
+    assert edited["flow"] != first
+    assert edited["last_reload_error"] is None
+
+    flows = files / "flows.yaml"
+    edit(flows, '"2": {label: s2, menu: s2}', '"2": {label: s2, menu: s9}')
+    assert "情報漏えいの詳しい内容に関するご質問については、1を" in main_menu_said(twilio)  # still serving
+    assert heard(app, parse(twilio.post("/voice/key?p=&n=0&x=0", Digits="2"))) == ["menu.s2"]
+    broken = health(client)
+    line = line_of(flows, '      "2": {label: s2, menu: s9}')
+    assert broken["status"] == "ok"
+    assert broken["flow"] == edited["flow"]
+    problems = [
+        f"flows.yaml:{line}:30: error: menu 's9' does not exist — write one of: main, s1, s2, s3, s4",
+        f"flows.yaml:{line_of(flows, '  s2:')}:3: error: menu 's2' cannot be reached from 'main' "
+        "— add an option that leads to it, or remove it",
+    ]
+    assert broken["last_reload_error"] == problems
+    logged = [r.getMessage() for r in caplog.records if r.name == "ivr.reload" and r.levelname == "ERROR"]
+    assert logged == [
+        f"flow edit rejected; still serving flow {edited['flow']}. Problems:\n" + "\n".join(problems)
+    ]
+
+    edit(flows, '"2": {label: s2, menu: s9}', '"2": {label: s2, menu: s2}')
+    fixed = health(client)
+    assert fixed["last_reload_error"] is None
+    assert fixed["flow"] == edited["flow"]  # the same files again: the same hash
+
+
+def test_each_worker_reloads_by_itself(files: Path, clock: FixedClock) -> None:
+    workers = [Twilio(make_app(files, clock).test_client()) for _ in range(2)]
+    edit(files / "prompts" / "faq.yaml", OLD_LABEL, NEW_LABEL)
+    for worker in workers:
+        assert "情報漏えいの詳しい内容に関するご質問については、1を" in main_menu_said(worker)
+
+
+def test_reload_looks_at_the_files_at_most_once_per_interval(files: Path) -> None:
+    now = [100.0]
+    sources = Sources(files / "flows.yaml", files / "prompts", files / "audio")
+    state = FlowState(sources, Urls(BASE, BASE + "/audio"), 2.0, monotonic=lambda: now[0])
+    before = state.load().bundle.digest
+
+    def serving() -> str:
+        loaded = state.current()
+        assert loaded is not None
+        return loaded.bundle.digest
+
+    assert serving() == before  # the first look finds the files unchanged
+    edit(files / "prompts" / "faq.yaml", OLD_LABEL, NEW_LABEL)
+    now[0] += 1.9
+    assert serving() == before
+    now[0] += 0.1
+    assert serving() != before
+
+
+def test_an_unforeseen_failure_keeps_the_last_good_flow(
+    files: Path, twilio: Twilio, client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(sources: object) -> None:
+        raise RuntimeError("boom")
+
+    good = health(client)["flow"]
+    with monkeypatch.context() as patch:
+        patch.setattr("ivr.bundle.inspect", boom)
+        edit(files / "prompts" / "faq.yaml", OLD_LABEL, NEW_LABEL)
+        assert heard(app, parse(twilio.post("/voice"))) == ["greeting", "menu.main"]
+        body = health(client)
+        assert body["flow"] == good
+        assert body["last_reload_error"] == [
+            "flows.yaml:1:1: error: the flow cannot be loaded (RuntimeError('boom')) "
+            "— undo the last edit, then run `flask --app app ivr check`"
+        ]
+    edit(files / "prompts" / "faq.yaml", NEW_LABEL, OLD_LABEL)
+    assert health(client)["last_reload_error"] is None
+
+
+def test_a_caller_in_a_vanished_answer_repeats_into_its_menu(app: Flask, files: Path, twilio: Twilio) -> None:
+    edit(files / "flows.yaml", '      "5": {label: q1_5, answer: a1_5}\n', "")
+    root = parse(twilio.post("/voice/key?p=15&n=0&x=0", Digits="*"))
+    assert heard(app, root) == ["menu.s1"]
+    gather = root.find("Gather")
+    assert gather is not None
+    assert query(gather.get("action", "")) == {"p": "1", "n": "0", "x": "0"}
+    assert "5番" not in app.extensions["ivr.state"].loaded.bundle.prompts["menu.s1"].text
+
+
+def test_a_caller_in_a_vanished_menu_is_brought_back_to_the_start(
+    app: Flask, files: Path, twilio: Twilio
+) -> None:
+    flows = files / "flows.yaml"
+    text = flows.read_text("utf-8")
+    edit(flows, '      "4": {label: s4, menu: s4}\n', "")
+    edit(flows, text[text.index("  s4:\n") :], "")
+    root = parse(twilio.post("/voice/key?p=4&n=0&x=0"))  # silence in the vanished menu
+    assert heard(app, root) == ["no_input", "menu.main.short"]
+    gather = root.find("Gather")
+    assert gather is not None
+    assert query(gather.get("action", "")) == {"p": "", "n": "1", "x": "0"}
+
+
+def test_a_caller_whose_answer_changed_hears_the_new_one(app: Flask, files: Path, twilio: Twilio) -> None:
+    edit(files / "flows.yaml", '"5": {label: q1_5, answer: a1_5}', '"5": {label: q1_5, answer: a1_1}')
+    assert heard(app, parse(twilio.post("/voice/key?p=15&n=0&x=0", Digits="*"))) == ["a1_1", "after_answer"]
