@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import BASE, DROP, TOKEN, FixedClock, make_app, sign
 from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
 
 from ivr.config import ConfigError
 
@@ -50,6 +51,24 @@ def test_missing_signature_is_403(client: FlaskClient, path: str) -> None:
 )
 def test_bad_signatures_are_403(client: FlaskClient, case: str, signature: str) -> None:
     assert post(client, "/voice", signature) == 403
+
+
+@pytest.mark.parametrize(
+    ("settings", "algorithm", "status"),
+    [
+        ("key=webhooks_sharedkey_1,algorithm=HMAC_SHA256", "HMAC_SHA256", 200),
+        ("key=webhooks_sharedkey_1,algorithm=HMAC_SHA256", "HMAC_SHA1", 403),
+        ("key=webhooks_sharedkey_1,algorithm=HMAC_SHA512", "HMAC_SHA1", 403),
+        ("", "HMAC_SHA1", 200),
+    ],
+    ids=["sha256-shared-key", "sha1-under-sha256-header", "unknown-algorithm", "no-header-sha1"],
+)
+def test_signature_settings_header_chooses_the_algorithm(
+    client: FlaskClient, settings: str, algorithm: str, status: int
+) -> None:
+    signature = RequestValidator(TOKEN).compute_signature(BASE + "/voice", FORM, algorithm)
+    headers = {"X-Twilio-Signature": signature, "X-Twilio-Webhooks-Signature-Settings": settings}
+    assert client.post("/voice", data=FORM, headers=headers).status_code == status
 
 
 def test_action_url_with_query_validates_and_its_query_is_covered(client: FlaskClient) -> None:
