@@ -83,7 +83,8 @@ def test_signed_posts_with_arbitrary_fields_always_get_twiml(
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]),
     route=st.one_of(
         st.sampled_from([*VOICE_ROUTES, "/healthz", "/audio/x.wav", "/", "/audio/"]),
-        text.map(lambda t: "/" + quote(t)),
+        # safe="": a leading "/" in t must not make "//host…", which the test client reads as a host
+        text.map(lambda t: "/" + quote(t, safe="")),
     ),
     headers=st.dictionaries(
         st.sampled_from(["X-Twilio-Signature", "Content-Type", "X-Forwarded-Host", "If-None-Match", "Range"]),
