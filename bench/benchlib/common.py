@@ -1,0 +1,282 @@
+"""Start and stop gunicorn, sign Twilio requests, read worker memory: what every bench needs."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"  # git-ignored: logs and request files of the last runs
+PYTHON = ROOT / ".venv" / "bin" / "python"
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+# What the service is told, and what every signature is computed against (never the loopback URL).
+TOKEN = "bench-auth-token-0123456789abcdef"
+BASE = "https://ivr.example.jp"
+# Shared objects whose presence in a worker means a TTS engine (or its transport) was imported.
+ENGINE_LIBRARIES = ("openjtalk", "pyopenjtalk", "grpc", "google", "numpy", "soxr")
+
+
+def sign(url: str, form: Mapping[str, str], token: str = TOKEN) -> str:
+    """The X-Twilio-Signature Twilio would send for this absolute URL and form."""
+    return str(RequestValidator(token).compute_signature(url, dict(form)))
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def copy_ops_files(dest: Path) -> Path:
+    """A private copy of flows.yaml, prompts/ and audio/ (benches may rewrite it)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "flows.yaml", dest / "flows.yaml")
+    for folder in ("prompts", "audio"):
+        shutil.rmtree(dest / folder, ignore_errors=True)
+        shutil.copytree(ROOT / folder, dest / folder)
+    return dest
+
+
+def gunicorn_settings(env: Mapping[str, str]) -> dict[str, object]:
+    """The production settings as gunicorn.conf.py computes them under this environment."""
+    saved = dict(os.environ)
+    try:
+        os.environ.update(env)
+        found = runpy.run_path(str(GUNICORN_CONF))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {k: v for k, v in found.items() if not k.startswith("_") and isinstance(v, int | str | bool)}
+
+
+def service_env(files: Path, **extra: str) -> dict[str, str]:
+    """The environment of the hotline service on a copy of the ops files, with the bench's token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "AUDIO_"))}
+    env.update(
+        TWILIO_AUTH_TOKEN=TOKEN,
+        PUBLIC_BASE_URL=BASE,
+        IVR_FLOWS=str(files / "flows.yaml"),
+        IVR_PROMPTS=str(files / "prompts"),
+        IVR_AUDIO=str(files / "audio"),
+    )
+    env.update(extra)
+    return env
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, KiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def mapped_engine_libraries(pid: int) -> list[str]:
+    """Shared objects of TTS engines mapped into a process (should be none in a web worker)."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return []
+    paths = {line.split()[-1] for line in maps.splitlines() if "/" in line and ".so" in line}
+    return sorted(p for p in paths if any(name in p.rsplit("/", 1)[-1].lower() for name in ENGINE_LIBRARIES))
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of pid (gunicorn's workers when pid is the master)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # the command name may hold spaces or parentheses: the fields after the last ')' are fixed
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    """GET a URL: (status, body); (0, b"") when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as error:
+        return int(error.code), bytes(error.read())
+    except OSError:
+        return 0, b""
+
+
+@dataclass
+class Server:
+    """One running gunicorn master with its workers."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    workers_expected: int
+    started_workers: list[int] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """Loopback origin of the server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def workers(self) -> list[int]:
+        """The worker pids alive now."""
+        return children(self.proc.pid)
+
+    def memory(self) -> dict[int, int]:
+        """RSS in KiB of each worker now."""
+        return {pid: rss_kib(pid) for pid in self.workers()}
+
+    def wait_ready(self, deadline_s: float = 60.0) -> None:
+        """Wait for /healthz, every worker booted, and the workers' memory to settle."""
+        end = time.monotonic() + deadline_s
+        while http_get(self.url + "/healthz", timeout=1.0)[0] != 200:
+            if self.proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError(f"{self.name} did not start; see {self.log}")
+            time.sleep(0.1)
+        # Each worker imports the app after the fork; it is booted when its memory stops growing.
+        previous: dict[int, int] = {}
+        while True:
+            now = self.memory()
+            if len(now) >= self.workers_expected and now == previous:
+                break
+            if time.monotonic() > end:
+                raise RuntimeError(f"{self.name}: workers did not settle; see {self.log}")
+            previous = now
+            time.sleep(0.5)
+        self.started_workers = sorted(now)
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM to the master only), then SIGKILL if it hangs."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+@contextmanager
+def gunicorn(
+    name: str,
+    app_spec: str,
+    env: Mapping[str, str],
+    log_dir: Path,
+    extra_args: Sequence[str] = (),
+    pythonpath: Path | None = None,
+) -> Iterator[Server]:
+    """Run `gunicorn -c gunicorn.conf.py [extra] app_spec` on a free loopback port until the block ends."""
+    port = free_port()
+    full_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    workers = int(str(gunicorn_settings(full_env)["workers"]))
+    args = [str(PYTHON), "-m", "gunicorn", "-c", str(GUNICORN_CONF), *extra_args]
+    if pythonpath is not None:
+        args += ["--pythonpath", str(pythonpath)]
+    log = log_dir / f"{name}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*args, app_spec], cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
+        )
+    server = Server(name, proc, port, log, workers)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def require_wrk() -> str:
+    """The wrk binary, or a clear exit explaining how to install it."""
+    found = shutil.which("wrk")
+    if found is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk (Debian package)")
+    return found
+
+
+def kib(value: int) -> str:
+    """KiB as MiB text."""
+    return f"{value / 1024:.1f} MiB"
+
+
+def engine_modules_after_import(env: Mapping[str, str]) -> list[str]:
+    """TTS modules in sys.modules after `import app` under env: what a worker imports, checked in Python."""
+    probe = (
+        "import sys, app\n"
+        f"names = {ENGINE_LIBRARIES!r}\n"
+        "print('\\n'.join(m for m in sys.modules if any(n in m.split('.')[0].lower() for n in names)))\n"
+    )
+    done = subprocess.run(
+        [str(PYTHON), "-c", probe], cwd=ROOT, env=dict(env), capture_output=True, text=True, timeout=60
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"importing app failed:\n{done.stderr}")
+    return sorted(line for line in done.stdout.splitlines() if line)
+
+
+def process_table() -> dict[int, tuple[int, int]]:
+    """Every process now: pid → (parent pid, CPU ticks used so far)."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def descendants(table: dict[int, tuple[int, int]], root: int) -> set[int]:
+    """root and every process below it."""
+    found, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (ppid, _) in table.items() if ppid == parent and pid not in found]
+        found.update(children)
+        frontier.extend(children)
+    return found
+
+
+class ForeignLoad:
+    """How much CPU other people's processes took while a measurement ran (the machine may be shared).
+
+    Counts the processes alive at the end that are not this bench or below it (servers, workers, wrk);
+    a process that came and went in between is missed, so this is a lower bound.
+    """
+
+    def __init__(self) -> None:
+        self.start, self.t0 = process_table(), time.monotonic()
+
+    def share(self) -> float:
+        """Foreign CPU since start, as a share of all CPUs (0.0–1.0)."""
+        end, elapsed = process_table(), time.monotonic() - self.t0
+        ours = descendants(end, os.getpid())
+        ticks = sum(
+            used - self.start.get(pid, (0, 0))[1] for pid, (_, used) in end.items() if pid not in ours
+        )
+        return ticks / os.sysconf("SC_CLK_TCK") / (elapsed * (os.cpu_count() or 1)) if elapsed else 0.0
