@@ -40,8 +40,12 @@ def _count(name: str) -> int:
 
 
 def _position(loaded: Loaded) -> str:
+    return resolve(loaded.bundle.flow, _raw_position())
+
+
+def _raw_position() -> str:
     raw = request.args.get("p", "")
-    return resolve(loaded.bundle.flow, raw[:MAX_PATH] if raw.isascii() else "")
+    return raw[:MAX_PATH] if raw.isascii() else ""
 
 
 def _status(loaded: Loaded) -> CalendarStatus:
@@ -112,10 +116,12 @@ def key() -> Response:
             return twiml(_final(loaded, path))
         return twiml(renderer.node(path, "no_input", no_input + 1, invalid))
     _note("key", p=path, digits=digits[:4])
-    if digits == keys.repeat:
-        return twiml(renderer.node(path))
     if digits == keys.agent:
         return twiml(_agent_or_hours(loaded, path))
+    if digits == keys.repeat or path != _raw_position():
+        # the menu the caller heard was edited away: the key meant something there, not here,
+        # so play the menu that survives instead of guessing
+        return twiml(renderer.node(path))
     if digits == keys.back and path:
         return twiml(renderer.node(path[:-1]))
     if answer is not None and digits == keys.main_menu:

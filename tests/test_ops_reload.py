@@ -154,6 +154,30 @@ def test_a_caller_in_a_vanished_menu_is_brought_back_to_the_start(
     assert query(gather.get("action", "")) == {"p": "", "n": "1", "x": "0"}
 
 
+@pytest.mark.parametrize(
+    "digits", ["1", "2", "#", "*"], ids=["option-key", "another-option", "back", "repeat"]
+)
+def test_a_key_pressed_in_a_vanished_answer_plays_the_surviving_menu(
+    app: Flask, files: Path, twilio: Twilio, digits: str
+) -> None:
+    edit(files / "flows.yaml", '      "5": {label: q1_5, answer: a1_5}\n', "")
+    # "1" after answer 1-5 meant "again"; in menu s1 it would start answer 1-1 instead
+    root = parse(twilio.post("/voice/key?p=15&n=0&x=0", Digits=digits))
+    assert heard(app, root) == ["menu.s1"]
+    gather = root.find("Gather")
+    assert gather is not None
+    assert query(gather.get("action", "")) == {"p": "1", "n": "0", "x": "0"}
+
+
+def test_the_agent_key_still_works_where_the_menu_vanished(app: Flask, files: Path, twilio: Twilio) -> None:
+    edit(files / "flows.yaml", '      "5": {label: q1_5, answer: a1_5}\n', "")
+    root = parse(twilio.post("/voice/key?p=15&n=0&x=0", Digits="0"))
+    dial = root.find("Dial")
+    assert heard(app, root) == ["agent_connecting"]
+    assert dial is not None
+    assert query(dial.get("action", "")) == {"p": "1"}
+
+
 def test_a_caller_whose_answer_changed_hears_the_new_one(app: Flask, files: Path, twilio: Twilio) -> None:
     edit(files / "flows.yaml", '"5": {label: q1_5, answer: a1_5}', '"5": {label: q1_5, answer: a1_1}')
     assert heard(app, parse(twilio.post("/voice/key?p=15&n=0&x=0", Digits="*"))) == ["a1_1", "after_answer"]
