@@ -29,6 +29,8 @@ def defaults() -> dict[str, Any]:
         "IVR_DEV": False,
         "IVR_RELOAD_INTERVAL_S": 2.0,  # how often a worker looks at the ops files' modification times
         "IVR_CLOCK": None,  # a callable returning an aware datetime; tests inject a fixed one
+        # Twilio posts about 1 KB; a body far larger is not Twilio and is refused (413) before it is read
+        "MAX_CONTENT_LENGTH": 64 * 1024,
     }
 
 

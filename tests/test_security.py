@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from conftest import BASE, DROP, TOKEN, FixedClock, make_app, sign
@@ -142,3 +143,11 @@ def test_token_is_used_for_validation(files: Path, clock: FixedClock) -> None:
     app = make_app(files, clock, TWILIO_AUTH_TOKEN="another")
     assert post(app.test_client(), "/voice", sign(BASE + "/voice", FORM, token=TOKEN)) == 403
     assert post(app.test_client(), "/voice", sign(BASE + "/voice", FORM, token="another")) == 200
+
+
+def test_a_body_far_larger_than_twilio_sends_is_refused_unread(client: FlaskClient) -> None:
+    form = {**FORM, "Padding": "x" * 70_000}
+    response = client.post("/voice", data=form, headers={"X-Twilio-Signature": sign(BASE + "/voice", form)})
+    assert response.status_code == 413
+    assert response.mimetype == "text/xml"
+    assert ElementTree.fromstring(response.data).tag == "Response"
