@@ -23,7 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     clock.init_app(app)
     security.init_app(app)
     state.init_app(app, strict=strict)
-    voice.init_app(app)
+    voice.init_app(app, serving=strict)
     audio.init_app(app)
     health.init_app(app)
     errors.init_app(app)

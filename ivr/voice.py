@@ -199,7 +199,8 @@ def warm(app: Flask) -> None:
             log.exception("building the holiday table at start failed; the first call will try again")
 
 
-def init_app(app: Flask) -> None:
-    """Register the voice webhooks; build the holiday table before the first call."""
+def init_app(app: Flask, *, serving: bool) -> None:
+    """Register the voice webhooks; when serving calls, build the holiday table before the first one."""
     app.register_blueprint(bp)
-    warm(app)
+    if serving:  # ops commands (synth, check) would only pay its 0.2 s start-up
+        warm(app)
