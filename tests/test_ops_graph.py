@@ -145,9 +145,10 @@ def test_svg_and_png_with_graphviz(app: Flask, runner: FlaskCliRunner, tmp_path:
     assert (tmp_path / "menu.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_docs_menu_md_shows_the_current_menu(runner: FlaskCliRunner) -> None:
+def test_the_readme_shows_the_current_menu(runner: FlaskCliRunner) -> None:
     code, text = graph(runner, "--format", "markdown")
     assert code == 0
-    assert (ROOT / "docs" / "menu.md").read_text("utf-8") == text, (
-        "docs/menu.md is out of date: run `flask --app app ivr graph --format markdown --output docs/menu.md`"
+    assert text in (ROOT / "README.md").read_text("utf-8"), (
+        "README.md shows an old menu: paste the output of `flask --app app ivr graph --format markdown` "
+        "over its section 'The current menu'"
     )

@@ -14,10 +14,10 @@ from ivr.ops.common import loaded_flow, prompt_texts
 from ivr.ops.timing import LEGEND
 
 FORMATS = ("mermaid", "markdown", "dot", "svg", "png")
-MARKDOWN = """# The hotline menu
+MARKDOWN = """### The current menu
 
-Made by `flask --app app ivr graph --format markdown --output docs/menu.md` from `flows.yaml` and
-`prompts/`; run it again after an edit (a test fails while this page is out of date).
+Made by `flask --app app ivr graph --format markdown` from `flows.yaml` and `prompts/`: after an edit,
+paste its output over this section (a test fails while the README shows an old menu).
 
 Each box shows the length of its audio; {legend}.
 Solid arrows are the keys of each menu; dotted arrows start from what works in every menu.
