@@ -7,16 +7,14 @@ import logging
 from flask import Blueprint, Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr import clock
-from ivr.calendar import CalendarStatus
-from ivr.privacy import mask_number
-from ivr.render import MAX_COUNT, MAX_PATH, Reason, Renderer, minimal_fallback, resolve
+from ivr import call
+from ivr.render import Reason, Renderer, minimal_fallback
 from ivr.security import protect
 from ivr.state import Loaded, get_state
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 protect(bp)
-log = logging.getLogger("ivr.call")
+log = logging.getLogger("ivr.voice")
 DIAL_OUTCOMES: dict[str, Reason] = {
     "busy": "busy",
     "no-answer": "no-answer",
@@ -25,162 +23,125 @@ DIAL_OUTCOMES: dict[str, Reason] = {
 }
 
 
-def twiml(body: str) -> Response:
-    """A TwiML response as Twilio wants it."""
-    return Response(body, status=200, mimetype="text/xml")
-
-
-def _loaded() -> Loaded | None:
-    return get_state().current()
-
-
-def _count(name: str) -> int:
-    value = request.args.get(name, "0")
-    return min(int(value), MAX_COUNT) if value.isdigit() and len(value) < 3 else 0
-
-
-def _position(loaded: Loaded) -> str:
-    return resolve(loaded.bundle.flow, _raw_position())
-
-
-def _raw_position() -> str:
-    raw = request.args.get("p", "")
-    return raw[:MAX_PATH] if raw.isascii() else ""
-
-
-def _status(loaded: Loaded) -> CalendarStatus:
-    return loaded.bundle.flow.calendar.status(clock.now())
-
-
-def _closed_reason(status: CalendarStatus) -> str:
-    return "emergency" if status.reason == "emergency" else "closed"
-
-
-def _note(event: str, **fields: object) -> None:
-    caller = mask_number(request.form.get("From"))
-    extra = " ".join(f"{k}={v}" for k, v in fields.items())
-    log.info("%s call=%s from=%s %s", event, request.form.get("CallSid", "-")[:40], caller, extra)
-
-
 def _agent_or_hours(loaded: Loaded, path: str) -> str:
     renderer: Renderer = loaded.renderer
-    status = _status(loaded)
+    status = call.status(loaded)
     if status.open:
-        _note("agent", p=path)
+        call.note("agent", p=path)
         return renderer.agent(path)
-    _note("agent-closed", p=path, reason=status.reason)
-    return renderer.node(path, "emergency" if status.reason == "emergency" else "closed")
+    call.note("agent-closed", p=path, reason=status.reason)
+    return renderer.node(path, call.closed_reason(status))
 
 
 def _final(loaded: Loaded, path: str) -> str:
     """After too many misses: a person in hours, else the hours and goodbye."""
-    status = _status(loaded)
+    status = call.status(loaded)
     if status.open:
         return loaded.renderer.agent(path)
-    return loaded.renderer.goodbye("emergency" if status.reason == "emergency" else "closed")
+    return loaded.renderer.goodbye(call.closed_reason(status))
 
 
 @bp.post("")
 def incoming() -> Response:
     """A call comes in: announcement, greeting and the start menu."""
-    loaded = _loaded()
+    loaded = call.loaded()
     if loaded is None:
-        return twiml(minimal_fallback())
-    _note("incoming")
-    return twiml(loaded.renderer.welcome())
+        return call.twiml(minimal_fallback())
+    call.note("incoming")
+    return call.twiml(loaded.renderer.welcome())
 
 
 @bp.post("/node")
 def node() -> Response:
     """Play the menu or answer at a position (used by redirects)."""
-    loaded = _loaded()
+    loaded = call.loaded()
     if loaded is None:
-        return twiml(minimal_fallback())
-    return twiml(loaded.renderer.node(_position(loaded)))
+        return call.twiml(minimal_fallback())
+    return call.twiml(loaded.renderer.node(call.position(loaded)))
 
 
 @bp.post("/key")
 def key() -> Response:
     """A key was pressed (or none: the Gather timed out and redirected here without Digits)."""
-    loaded = _loaded()
+    loaded = call.loaded()
     if loaded is None:
-        return twiml(minimal_fallback())
+        return call.twiml(minimal_fallback())
     flow, renderer = loaded.bundle.flow, loaded.renderer
-    path, no_input, invalid = _position(loaded), _count("n"), _count("x")
+    path, no_input, invalid = call.position(loaded), call.count("n"), call.count("x")
     digits = request.form.get("Digits", "").strip()
     keys = flow.keys
     _, answer = flow.walk(path)
     if not digits:
         if no_input + 1 > flow.input.max_no_input:
-            _note("no-input-final", p=path)
-            return twiml(_final(loaded, path))
-        return twiml(renderer.node(path, "no_input", no_input + 1, invalid))
-    _note("key", p=path, digits=digits[:4])
+            call.note("no-input-final", p=path)
+            return call.twiml(_final(loaded, path))
+        return call.twiml(renderer.node(path, "no_input", no_input + 1, invalid))
+    call.note("key", p=path, digits=digits[:4])
     if digits == keys.agent:
-        return twiml(_agent_or_hours(loaded, path))
-    if digits == keys.repeat or path != _raw_position():
+        return call.twiml(_agent_or_hours(loaded, path))
+    if digits == keys.repeat or path != call.raw_position():
         # the menu the caller heard was edited away: the key meant something there, not here,
         # so play the menu that survives instead of guessing
-        return twiml(renderer.node(path))
+        return call.twiml(renderer.node(path))
     if digits == keys.back and path:
-        return twiml(renderer.node(path[:-1]))
+        return call.twiml(renderer.node(path[:-1]))
     if answer is not None and digits == keys.main_menu:
-        return twiml(renderer.node(""))
+        return call.twiml(renderer.node(""))
     if answer is None and len(digits) == 1 and flow.walk(path)[0][-1].option(digits) is not None:
-        return twiml(renderer.node(path + digits))
+        return call.twiml(renderer.node(path + digits))
     if invalid + 1 > flow.input.max_invalid:
-        _note("invalid-final", p=path)
-        return twiml(_final(loaded, path))
-    return twiml(renderer.node(path, "invalid", no_input, invalid + 1))
+        call.note("invalid-final", p=path)
+        return call.twiml(_final(loaded, path))
+    return call.twiml(renderer.node(path, "invalid", no_input, invalid + 1))
 
 
 @bp.post("/agent")
 def agent() -> Response:
     """Put the caller through to a person in hours; otherwise read the hours and return to the menu."""
-    loaded = _loaded()
+    loaded = call.loaded()
     if loaded is None:
-        return twiml(minimal_fallback())
-    return twiml(_agent_or_hours(loaded, _position(loaded)))
+        return call.twiml(minimal_fallback())
+    return call.twiml(_agent_or_hours(loaded, call.position(loaded)))
 
 
 @bp.post("/agent/done")
 def agent_done() -> Response:
     """The <Dial> ended: after a conversation say goodbye; otherwise apologise and return to the menu."""
-    loaded = _loaded()
+    loaded = call.loaded()
     if loaded is None:
-        return twiml(minimal_fallback())
+        return call.twiml(minimal_fallback())
     outcome = request.form.get("DialCallStatus", "")
-    path = _position(loaded)
-    _note("agent-done", p=path, outcome=outcome[:20])
+    path = call.position(loaded)
+    call.note("agent-done", p=path, outcome=outcome[:20])
     if outcome == "completed":
-        return twiml(loaded.renderer.goodbye())
-    return twiml(loaded.renderer.node(path, DIAL_OUTCOMES.get(outcome, "failed")))
+        return call.twiml(loaded.renderer.goodbye())
+    return call.twiml(loaded.renderer.node(path, DIAL_OUTCOMES.get(outcome, "failed")))
 
 
 @bp.post("/status")
 def status() -> Response:
     """Call status callback: recorded (number masked), nothing to say back."""
-    _note(
+    call.note(
         "status",
         status=request.form.get("CallStatus", "-")[:20],
         duration=request.form.get("CallDuration", "-")[:8],
     )
-    return twiml(str(VoiceResponse()))
+    return call.twiml(str(VoiceResponse()))
 
 
 @bp.post("/fallback")
 def fallback() -> Response:
     """Twilio's fallback URL: a static apology that needs neither audio nor a readable flow file."""
     loaded = get_state().loaded
-    _note("fallback", error=request.form.get("ErrorCode", "-")[:10])
-    return twiml(loaded.renderer.fallback() if loaded else minimal_fallback())
+    call.note("fallback", error=request.form.get("ErrorCode", "-")[:10])
+    return call.twiml(loaded.renderer.fallback() if loaded else minimal_fallback())
 
 
 @bp.post("/<path:anything>")
 def unknown(anything: str) -> Response:
     """An internal URL that does not exist (an old call after a deploy): back to the start menu."""
-    loaded = _loaded()
-    return twiml(loaded.renderer.node("") if loaded else minimal_fallback())
+    loaded = call.loaded()
+    return call.twiml(loaded.renderer.node("") if loaded else minimal_fallback())
 
 
 def warm(app: Flask) -> None:
@@ -194,7 +155,7 @@ def warm(app: Flask) -> None:
         loaded = get_state().loaded
         try:
             if loaded is not None:
-                _status(loaded)
+                call.status(loaded)
         except Exception:  # only a head start: the start must not fail where a call would not
             log.exception("building the holiday table at start failed; the first call will try again")
 
