@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from ivr.flow import rules, schema
 from ivr.flow.model import Flow
 from ivr.manifest import AudioEntry
 from ivr.problems import FlowInvalid, Problem, errors
+
+log = logging.getLogger("ivr.bundle")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,10 @@ class Sources:
         """Every file whose change means a reload."""
         found = [self.flows, *sorted(self.prompts.glob("*.yaml")), self.audio / manifest.MANIFEST]
         return found
+
+    def display(self) -> str:
+        """How problems name the flow file: its bare name beside prompts/, else its whole path."""
+        return self.flows.name if self.flows.parent == self.prompts.parent else str(self.flows)
 
 
 @dataclass(frozen=True)
@@ -42,10 +49,18 @@ class Bundle:
 
 
 def inspect(sources: Sources) -> tuple[Bundle | None, list[Problem]]:
-    """Load and validate everything; return the bundle (None on errors) and every problem found."""
+    """Load and validate everything; the bundle (None on errors) and every problem found. Never raises."""
+    try:
+        return _inspect(sources)
+    except Exception as exc:  # an edit must never take the line down, whatever it breaks
+        log.exception("loading the ops files failed")
+        fix = "undo the last edit, then run `flask --app app ivr check`"
+        return None, [Problem(sources.display(), 1, 1, f"the flow cannot be loaded ({exc!r})", fix)]
+
+
+def _inspect(sources: Sources) -> tuple[Bundle | None, list[Problem]]:
     problems: list[Problem] = []
-    display = sources.flows.name if sources.flows.parent == sources.prompts.parent else str(sources.flows)
-    doc = yamlpos.load(sources.flows, display)
+    doc = yamlpos.load(sources.flows, sources.display())
     flow = schema.build(doc) if not doc.problems or doc.data is not None else None
     texts = prompts.load(sources.prompts, problems)
     bundle = None

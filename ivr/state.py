@@ -56,7 +56,7 @@ class FlowState:
         """Load now; raise FlowInvalid (and keep the last good flow) when the files are broken."""
         stamp = self._files_stamp()
         try:
-            bundle = load_bundle(self.sources)
+            bundle = bundles.load(self.sources)
         except FlowInvalid as exc:
             self._stamp, self.last_error = stamp, exc.problems
             raise
@@ -96,24 +96,6 @@ class FlowState:
             )
             return
         log.info("flow reloaded: %s", loaded.bundle.digest)
-
-
-def inspect(sources: Sources) -> tuple[Bundle | None, list[Problem]]:
-    """bundle.inspect that never raises: a failure no check foresaw becomes a problem naming the files."""
-    try:
-        return bundles.inspect(sources)
-    except Exception as exc:  # an edit must never take the line down, whatever it breaks
-        log.exception("loading the ops files failed")
-        fix = "undo the last edit, then run `flask --app app ivr check`"
-        return None, [Problem(sources.flows.name, 1, 1, f"the flow cannot be loaded ({exc!r})", fix)]
-
-
-def load_bundle(sources: Sources) -> Bundle:
-    """The bundle, or FlowInvalid listing every error."""
-    bundle, problems = inspect(sources)
-    if bundle is None:
-        raise FlowInvalid([p for p in problems if p.severity == "error"] or problems)
-    return bundle
 
 
 def init_app(app: Flask, *, strict: bool) -> None:

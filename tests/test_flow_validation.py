@@ -160,8 +160,8 @@ def test_broken_flow_reports_exact_lines_messages_and_fixes(runner: FlaskCliRunn
 
 def test_the_service_refuses_what_check_refuses_with_the_same_messages(runner: FlaskCliRunner) -> None:
     from ivr.bundle import Sources
+    from ivr.bundle import load as load_bundle
     from ivr.problems import FlowInvalid
-    from ivr.state import load_bundle
 
     path = BROKEN / "no_way_out.yaml"
     prompts = Path(__file__).resolve().parent.parent / "prompts"

@@ -267,7 +267,7 @@ def test_an_unforeseen_failure_is_reported_not_raised(
     def boom(sources: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("ivr.bundle.inspect", boom)
+    monkeypatch.setattr("ivr.flow.schema.build", boom)
     code, found, _ = check(runner)
     assert found == [
         (

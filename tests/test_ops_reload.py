@@ -117,7 +117,7 @@ def test_an_unforeseen_failure_keeps_the_last_good_flow(
 
     good = health(client)["flow"]
     with monkeypatch.context() as patch:
-        patch.setattr("ivr.bundle.inspect", boom)
+        patch.setattr("ivr.flow.schema.build", boom)
         edit(files / "prompts" / "faq.yaml", OLD_LABEL, NEW_LABEL)
         assert heard(app, parse(twilio.post("/voice"))) == ["greeting", "menu.main"]
         body = health(client)

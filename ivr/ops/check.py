@@ -9,10 +9,10 @@ import click
 from flask.cli import with_appcontext
 
 from ivr import prompts, yamlpos
-from ivr.bundle import Bundle, Sources
+from ivr.bundle import Bundle, Sources, inspect
 from ivr.ops import timing
 from ivr.problems import Problem
-from ivr.state import get_state, inspect
+from ivr.state import get_state
 
 SYNTH = "flask --app app ivr synth"
 
@@ -40,14 +40,14 @@ def check(file: Path | None, strict: bool) -> None:
     counts = f"{_count(errors, 'error')}, {_count(len(problems) - errors, 'warning')}"
     if bundle is None:
         click.echo(
-            f"{_display(sources)}: {counts} — the service refuses this flow "
+            f"{sources.display()}: {counts} — the service refuses this flow "
             "(a running one keeps its last good flow)"
         )
     else:
         flow = bundle.flow
         answers = {o.answer for m in flow.menus.values() for o in m.options if o.answer}
         click.echo(
-            f"{_display(sources)}: {counts} — {_count(len(flow.menus), 'menu')}, "
+            f"{sources.display()}: {counts} — {_count(len(flow.menus), 'menu')}, "
             f"{_count(len(answers), 'answer')}, "
             f"audio for {len(bundle.audio)} of {len(bundle.prompts)} prompts (flow {bundle.digest})"
         )
@@ -57,7 +57,7 @@ def check(file: Path | None, strict: bool) -> None:
 
 def audit(bundle: Bundle, sources: Sources) -> list[Problem]:
     """Warnings about what callers will hear: audio that is missing or stale, menus that run too long."""
-    doc = yamlpos.load(sources.flows, _display(sources))
+    doc = yamlpos.load(sources.flows, sources.display())
     texts = prompts.load(sources.prompts, [])
     voice = bundle.flow.say_voice
 
@@ -109,8 +109,3 @@ def audit(bundle: Bundle, sources: Sources) -> list[Problem]:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _display(sources: Sources) -> str:
-    # the same name bundle.inspect gives the flow file in its problems
-    return sources.flows.name if sources.flows.parent == sources.prompts.parent else str(sources.flows)
