@@ -13,6 +13,7 @@ from ivr.flow import rules, schema
 from ivr.flow.model import Flow
 from ivr.manifest import AudioEntry
 from ivr.problems import FlowInvalid, Problem, errors
+from ivr.prompts import PromptTexts
 
 log = logging.getLogger("ivr.bundle")
 
@@ -45,6 +46,7 @@ class Bundle:
     stale: list[str]
     missing: list[str]
     digest: str
+    texts: PromptTexts  # as written in prompts/: what ops tools compose and locate
     warnings: list[Problem] = field(default_factory=list)
 
 
@@ -82,7 +84,9 @@ def _inspect(sources: Sources) -> tuple[Bundle | None, list[Problem]]:
         entries = manifest.read(sources.audio, problems)
         fresh, stale, missing = manifest.match(catalog, entries, sources.audio)
         if not errors(problems):
-            bundle = Bundle(flow, catalog, fresh, stale, missing, _digest(sources), errors_free(problems))
+            bundle = Bundle(
+                flow, catalog, fresh, stale, missing, _digest(sources), texts, errors_free(problems)
+            )
     return bundle, sorted(problems)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ivr import prompts, yamlpos
+from ivr import yamlpos
 from ivr.bundle import Bundle, Sources, inspect
 from ivr.ops import timing
 from ivr.problems import Problem
@@ -58,7 +58,7 @@ def check(file: Path | None, strict: bool) -> None:
 def audit(bundle: Bundle, sources: Sources) -> list[Problem]:
     """Warnings about what callers will hear: audio that is missing or stale, menus that run too long."""
     doc = yamlpos.load(sources.flows, sources.display())
-    texts = prompts.load(sources.prompts, [])
+    texts = bundle.texts
     voice = bundle.flow.say_voice
 
     def at(prompt_id: str) -> tuple[str, int, int]:

@@ -1,26 +1,19 @@
-"""What the ops commands share: the flow as the files hold it now (or a clear refusal), the prompt texts."""
+"""What the ops commands share: the flow as the files hold it now, or a clear refusal."""
 
 from __future__ import annotations
 
 import click
 
-from ivr import prompts
-from ivr.prompts import PromptTexts
-from ivr.state import FlowState, Loaded, get_state
+from ivr.state import Loaded, get_state
 
 CHECK = "flask --app app ivr check"
 
 
-def loaded_flow() -> tuple[FlowState, Loaded]:
-    """The app's flow state and its flow, reloaded if edited; a UsageError when the files are broken now."""
+def loaded_flow() -> Loaded:
+    """The app's flow, reloaded if edited; a UsageError when the files are broken now."""
     state = get_state()
     loaded = state.current()
     if loaded is None or state.last_error:  # a last good flow is not what ops just wrote
         problems = "".join(f"\n{p}" for p in state.last_error)
         raise click.UsageError(f"the flow has errors; fix them first (`{CHECK}` lists them):{problems}")
-    return state, loaded
-
-
-def prompt_texts(state: FlowState) -> PromptTexts:
-    """The prompt texts by id (labels, intros) as prompts/ holds them now."""
-    return prompts.load(state.sources.prompts, [])
+    return loaded

@@ -10,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from ivr.ops import formats, picture
-from ivr.ops.common import loaded_flow, prompt_texts
+from ivr.ops.common import loaded_flow
 from ivr.ops.timing import LEGEND
 
 FORMATS = ("mermaid", "markdown", "dot", "svg", "png")
@@ -42,8 +42,8 @@ def graph(fmt: str, output: Path | None) -> None:
 
     svg and png need Graphviz's `dot` program on the PATH.
     """
-    state, loaded = loaded_flow()
-    nodes, edges = picture.build(loaded.bundle, prompt_texts(state))
+    bundle = loaded_flow().bundle
+    nodes, edges = picture.build(bundle, bundle.texts)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
     if fmt in ("svg", "png"):

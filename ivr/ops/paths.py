@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from ivr.bundle import Bundle
 from ivr.flow.model import Menu
 from ivr.flow.rules import MAX_KEYS
-from ivr.ops.common import loaded_flow, prompt_texts
+from ivr.ops.common import loaded_flow
 from ivr.ops.timing import LEGEND, Length, key_announced, of_prompt, total
 from ivr.prompts import PromptTexts
 
@@ -61,8 +61,8 @@ def paths(as_json: bool) -> None:
     "waiting" hears every prompt to its end before each key; "barge-in" presses each key as soon as its
     option has been announced (the point in the menu prompt estimated from the share of its text).
     """
-    state, loaded = loaded_flow()
-    found = routes(loaded.bundle, prompt_texts(state))
+    bundle = loaded_flow().bundle
+    found = routes(bundle, bundle.texts)
     if not found:
         raise click.UsageError("the flow has no answers to reach")
     worst = {

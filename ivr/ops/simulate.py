@@ -79,7 +79,7 @@ def simulate(keys: str | None, at: str | None, dial: str, no_sound: bool) -> Non
     The requests go to the real webhooks, signed like Twilio's; audio plays when a player
     (aplay, paplay, afplay or ffplay) is installed, except with --keys or --no-sound.
     """
-    _, loaded = loaded_flow()
+    loaded = loaded_flow()
     zone = loaded.bundle.flow.calendar.timezone
     instant = _instant(at, zone) if at else None
     script = Script.parse(keys) if keys is not None else None
