@@ -55,14 +55,22 @@ class Composer:
         """How a key is said: 米印 for *, シャープ for #, digits as they are."""
         return self.texts.texts.get(f"keyname.{key}", key)
 
-    def options(self, menu: Menu) -> str:
-        """'…については1を、…については2を、押してください。' from the menu's labels."""
+    def options(self, menu: Menu, upto: int | None = None) -> str:
+        """'…については1を、…については2を、押してください。' from the menu's labels.
+
+        With `upto`, only the first options, without the closing words: what a caller has heard when
+        that option has just been announced.
+        """
         style = f"compose.{menu.style}"
         items = [
             self.get(f"{style}.item").format(label=self.get(o.label), key=self.key_name(o.key))
-            for o in menu.options
+            for o in menu.options[:upto]
         ]
-        return self.get(f"{style}.sep").join(items) + self.get(f"{style}.end")
+        return self.get(f"{style}.sep").join(items) + ("" if upto is not None else self.get(f"{style}.end"))
+
+    def intro(self, menu: Menu) -> str:
+        """The words a menu prompt starts with (none without an intro)."""
+        return self.get(menu.intro) if menu.intro else ""
 
     def global_keys(self, names: list[str]) -> str:
         """The sentence announcing the global keys that work here."""
@@ -76,8 +84,7 @@ class Composer:
     def menu(self, menu: Menu) -> str:
         """The full menu prompt: intro, options, global keys."""
         names = ["repeat", "agent"] if menu.id == self.flow.start else ["repeat", "back", "agent"]
-        intro = self.get(menu.intro) if menu.intro else ""
-        return intro + self.options(menu) + self.global_keys(names)
+        return self.intro(menu) + self.options(menu) + self.global_keys(names)
 
     def after_answer(self) -> str:
         """What follows every answer: again, other questions, main menu, agent."""

@@ -53,10 +53,8 @@ def key_announced(bundle: Bundle, texts: PromptTexts, menu: Menu, key: str) -> L
     """
     whole = of_prompt(bundle, f"menu.{menu.id}")
     c = Composer(bundle.flow, texts)
-    style = f"compose.{menu.style}"
-    items = [c.get(f"{style}.item").format(label=c.get(o.label), key=c.key_name(o.key)) for o in menu.options]
     upto = next(i for i, o in enumerate(menu.options) if o.key == key) + 1
-    heard = (c.get(menu.intro) if menu.intro else "") + c.get(f"{style}.sep").join(items[:upto])
+    heard = c.intro(menu) + c.options(menu, upto)
     prompt = bundle.prompts[f"menu.{menu.id}"]
     if not prompt.text.startswith(heard):  # composed differently than assumed: the whole prompt, to be safe
         return whole
