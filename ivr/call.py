@@ -9,8 +9,9 @@ from flask import Response, request
 
 from ivr import clock
 from ivr.calendar import CalendarStatus
+from ivr.flow.model import MAX_PATH
 from ivr.privacy import mask_number
-from ivr.render import MAX_COUNT, MAX_PATH, resolve
+from ivr.render import MAX_COUNT, resolve
 from ivr.state import Loaded, get_state
 
 log = logging.getLogger("ivr.call")

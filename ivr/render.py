@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from ivr.bundle import Bundle
-from ivr.flow.model import Flow
+from ivr.flow.model import MAX_PATH, Flow
 
 Reason = Literal["", "no_input", "invalid", "closed", "emergency", "busy", "no-answer", "failed", "canceled"]
 # What is played before the menu or answer, by reason.
@@ -24,7 +24,6 @@ PREFIX: dict[str, tuple[str, ...]] = {
     "failed": ("agent_failed",),
     "canceled": ("agent_canceled",),
 }
-MAX_PATH = 8
 MAX_COUNT = 9
 
 

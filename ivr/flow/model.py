@@ -8,6 +8,7 @@ from typing import Literal
 from ivr.calendar import BusinessCalendar
 
 OptionStyle = Literal["topic", "question"]
+MAX_PATH = 8  # the longest key path a call carries in its URLs; check refuses flows that need more
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from ivr.flow.model import MAX_PATH as MAX_KEYS
 from ivr.flow.model import Flow
 from ivr.prompts import PromptTexts
 from ivr.yamlpos import Document
 
 MAX_ANSWER_DEPTH = 2
-MAX_KEYS = 8  # the longest key path a call's URL carries (render.MAX_PATH)
 
 
 def check(flow: Flow, texts: PromptTexts, doc: Document) -> None:

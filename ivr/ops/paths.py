@@ -9,8 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from ivr.bundle import Bundle
-from ivr.flow.model import Menu
-from ivr.flow.rules import MAX_KEYS
+from ivr.flow.model import MAX_PATH, Menu
 from ivr.ops.common import loaded_flow
 from ivr.ops.timing import LEGEND, Length, key_announced, of_prompt, total
 from ivr.prompts import PromptTexts
@@ -40,7 +39,7 @@ def routes(bundle: Bundle, texts: PromptTexts) -> list[Route]:
             if option.answer:
                 question = texts.texts.get(option.label, option.label)
                 found.append(Route(option.answer, keys + option.key, question, heard, early))
-            elif option.menu in flow.menus and len(keys) < MAX_KEYS:
+            elif option.menu in flow.menus and len(keys) < MAX_PATH:
                 visit(flow.menus[option.menu], keys + option.key, heard, early)
 
     visit(flow.menus[flow.start], "", welcome, welcome)
