@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ivr.catalog import Prompt
@@ -63,6 +66,28 @@ def read(audio_dir: Path, problems: list[Problem]) -> dict[str, AudioEntry]:
             )
         )
         return {}
+
+
+def write(audio_dir: Path, entries: Mapping[str, AudioEntry]) -> None:
+    """The manifest as `read` reads it, sorted for readable diffs; replaced whole, never half-written."""
+    files = {name: {k: v for k, v in asdict(e).items() if k != "file"} for name, e in sorted(entries.items())}
+    body = json.dumps({"version": 1, "files": files}, ensure_ascii=False, indent=2) + "\n"
+    write_atomic(audio_dir / MANIFEST, body.encode("utf-8"))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old one or the whole new one, never a part."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def match(

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ivr import manifest
 from ivr.state import get_state
 
 
@@ -72,7 +73,7 @@ def synth(engine: str | None, dry_run: bool, prune: bool, force: bool, workers: 
             length=len(plan.make), label="synthesizing", show_pos=True, item_show_func=lambda item: item
         ) as bar:
             for job, data in run.execute(plan.make, name, options, settings.target_db, workers=count):
-                run.write_atomic(audio_dir / job.file, data)
+                manifest.write_atomic(audio_dir / job.file, data)
                 entries[job.file] = run.entry_for(job, voice, data)
                 bar.update(1, job.prompt.id)
     except SynthesisError as exc:
@@ -80,7 +81,7 @@ def synth(engine: str | None, dry_run: bool, prune: bool, force: bool, workers: 
             f"{exc}\n(the {len(entries)} files finished so far are kept; run again to go on)"
         ) from exc
     finally:
-        run.write_manifest(audio_dir, entries)  # last: it only ever names whole files
+        manifest.write(audio_dir, entries)  # last: it only ever names whole files
     if prune:
         for orphan in plan.orphans:
             (audio_dir / orphan).unlink(missing_ok=True)

@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, FixedClock, make_app
 from flask import Flask
 
+from ivr import manifest
 from ivr.bundle import Sources, load
 from ivr.catalog import Prompt
 from ivr.synth import analyze, make_engine, run
@@ -55,9 +56,9 @@ def synthesize(batch: dict[str, Prompt], audio: Path) -> run.Plan:
     plan = run.plan(batch, engine, -20.0, audio)
     entries = dict(plan.keep)
     for job, data in run.execute(plan.make, "openjtalk", {}, -20.0, workers=1, factory=counting):
-        run.write_atomic(audio / job.file, data)
+        manifest.write_atomic(audio / job.file, data)
         entries[job.file] = run.entry_for(job, engine, data)
-    run.write_manifest(audio, entries)
+    manifest.write(audio, entries)
     return plan
 
 

@@ -88,8 +88,8 @@ def to_telephony_wav(
     if peak == 0.0:
         raise ValueError("the audio is silent")
     # scale before resampling so what the filter removes stays as small as it really is
-    x = _resample(x / peak, rate)
-    x = _trim(x, max_lead_s, max_trail_s)
+    x = resample(x / peak, rate)
+    x = trim(x, max_lead_s, max_trail_s)
     fade = min(len(x) // 2, round(PHONE_RATE * _FADE_S))
     ramp = np.linspace(0.0, 1.0, fade, endpoint=False)
     x[:fade] *= ramp
@@ -97,13 +97,15 @@ def to_telephony_wav(
     return write_ulaw_wav(_set_level(x, target_db, peak_db), PHONE_RATE)
 
 
-def _resample(x: Samples, rate: int) -> Samples:
+def resample(x: Samples, rate: int) -> Samples:
+    """To the phone rate through soxr's very-high-quality anti-alias filter."""
     if rate == PHONE_RATE:
         return x.copy()
     return np.asarray(soxr.resample(x, rate, PHONE_RATE, quality="VHQ"), dtype=np.float64)
 
 
-def _trim(x: Samples, max_lead_s: float, max_trail_s: float) -> Samples:
+def trim(x: Samples, max_lead_s: float, max_trail_s: float) -> Samples:
+    """Cut leading and trailing silence down to at most the given seconds (whole analysis frames)."""
     sound = levels.sound_frames(x, PHONE_RATE)
     if not sound.any():
         raise ValueError("the audio holds no sound above the silence gate")

@@ -5,22 +5,20 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import soxr
 
+from ivr import manifest
 from ivr.catalog import Prompt
-from ivr.manifest import MANIFEST, AudioEntry
+from ivr.manifest import AudioEntry
 
 from . import levels
-from .audio import PHONE_RATE, to_telephony_wav, wav_duration
+from .audio import PHONE_RATE, resample, to_telephony_wav, trim, wav_duration
 from .base import Engine, make_engine
 
 FORMAT = "g711-ulaw-8k-v1"  # bump when the audio pipeline changes what comes out
@@ -57,18 +55,11 @@ def file_name(prompt_id: str, digest: str) -> str:
     return f"{_UNSAFE.sub('_', prompt_id)}-{digest}.wav"
 
 
-def read_manifest(audio_dir: Path) -> dict[str, AudioEntry]:
-    """The current manifest's entries (empty when there is none or it is unreadable)."""
-    from ivr.manifest import read
-
-    return read(audio_dir, [])
-
-
 def plan(
     prompts: Mapping[str, Prompt], engine: Engine, target_db: float, audio_dir: Path, *, force: bool = False
 ) -> Plan:
     """Decide, without calling the engine, which prompts need synthesis."""
-    entries = read_manifest(audio_dir)
+    entries = manifest.read(audio_dir, [])  # unreadable: nothing kept, everything made again
     result = Plan()
     settings = engine.settings()  # once: it hashes the voice file
     for prompt in prompts.values():
@@ -106,39 +97,6 @@ def entry_for(job: Job, engine: Engine, data: bytes) -> AudioEntry:
     )
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old one or the whole new one, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_manifest(audio_dir: Path, entries: Mapping[str, AudioEntry]) -> None:
-    """audio/manifest.json as contract 4 says, sorted for readable diffs."""
-    files = {
-        name: {
-            "prompt": e.prompt,
-            "text": e.text,
-            "speech": e.speech,
-            "engine": e.engine,
-            "voice": e.voice,
-            "sha256": e.sha256,
-            "duration_s": e.duration_s,
-        }
-        for name, e in sorted(entries.items())
-    }
-    body = json.dumps({"version": 1, "files": files}, ensure_ascii=False, indent=2) + "\n"
-    write_atomic(audio_dir / MANIFEST, body.encode("utf-8"))
-
-
 # --- worker side: each process builds its own engine once -------------------------------------------
 _worker_engine: Engine | None = None
 SENTENCE_END = re.compile(r"(?<=[。！？])")
@@ -163,13 +121,9 @@ def _speak(text: str, prompt_id: str) -> npt.NDArray[np.float32]:
     """One unit at the phone rate, its edge silences cut down to EDGE_S."""
     assert _worker_engine is not None
     samples, rate = _worker_engine.synthesize(text, prompt_id=prompt_id)
-    x = np.asarray(soxr.resample(np.asarray(samples, dtype=np.float64), rate, PHONE_RATE, quality="VHQ"))
-    sound = levels.sound_frames(x, PHONE_RATE)
-    if sound.any():
-        hop = round(PHONE_RATE * levels.SILENCE_FRAME_S)
-        edge = round(PHONE_RATE * EDGE_S)
-        idx = np.flatnonzero(sound)
-        x = x[max(0, int(idx[0]) * hop - edge) : min(len(x), (int(idx[-1]) + 1) * hop + edge)]
+    x = resample(np.asarray(samples, dtype=np.float64), rate)
+    if levels.sound_frames(x, PHONE_RATE).any():  # a unit that is all silence is kept as it is
+        x = trim(x, EDGE_S, EDGE_S)
     return x.astype(np.float32)
 
 
