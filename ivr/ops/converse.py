@@ -17,6 +17,13 @@ HANG_UP = "q"
 MAX_REQUESTS = 500  # a flow that redirects forever must not hang the terminal
 
 
+def split_keys(text: str) -> tuple[list[str], list[str]]:
+    """The keys in a text ("" for no input; spaces only separate) and the characters that are no key."""
+    chars = [ch for ch in text if not ch.isspace()]
+    bad = sorted({ch for ch in chars if ch not in KEYPAD + SILENCE})
+    return ["" if ch in SILENCE else ch for ch in chars], bad
+
+
 class Script:
     """Keys given up front (`--keys "1 2 #"`); each is echoed, so the output reads as a transcript."""
 
@@ -26,14 +33,14 @@ class Script:
     @classmethod
     def parse(cls, text: str) -> Script:
         """Every character is one key; spaces only separate; - or _ is no input."""
-        bad = sorted({ch for ch in text if not ch.isspace() and ch not in KEYPAD + SILENCE})
+        keys, bad = split_keys(text)
         if bad:
             raise click.BadParameter(
                 f"{' '.join(bad)} cannot be pressed: use 0-9, * and #, and - for no input "
                 '(e.g. --keys "1 2 - #")',
                 param_hint="--keys",
             )
-        return cls(["" if ch in SILENCE else ch for ch in text if not ch.isspace()])
+        return cls(keys)
 
     def press(self) -> str | None:
         """The next key ("" = no input), or None when the script is over."""
@@ -60,11 +67,10 @@ class Keyboard:
                 return None
             if typed == HANG_UP:
                 return None
-            bad = sorted({ch for ch in typed if ch not in KEYPAD + SILENCE + " "})
+            keys, bad = split_keys(typed)
             if bad:
                 click.echo(f"  {' '.join(bad)}: press 0-9, * or #, Enter alone for no input, q to hang up")
                 continue
-            keys = ["" if ch in SILENCE else ch for ch in typed if ch != " "]
             self.queue = keys or [""]
             return self.queue.pop(0)
         key = self.queue.pop(0)
