@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import shutil
@@ -43,13 +44,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def copy_ops_files(dest: Path) -> Path:
-    """A private copy of flows.yaml, prompts/ and audio/ (benches may rewrite it)."""
+def copy_ops_files(dest: Path, *, audio: bool = True) -> Path:
+    """A private copy of flows.yaml, prompts/ and audio/ (empty with audio=False) that a bench may edit."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "flows.yaml", dest / "flows.yaml")
     for folder in ("prompts", "audio"):
         shutil.rmtree(dest / folder, ignore_errors=True)
-        shutil.copytree(ROOT / folder, dest / folder)
+        if folder == "audio" and not audio:
+            (dest / folder).mkdir()
+        else:
+            shutil.copytree(ROOT / folder, dest / folder)
     return dest
 
 
@@ -102,18 +106,7 @@ def mapped_engine_libraries(pid: int) -> list[str]:
 
 def children(pid: int) -> list[int]:
     """Direct child processes of pid (gunicorn's workers when pid is the master)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # the command name may hold spaces or parentheses: the fields after the last ')' are fixed
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return sorted(found)
+    return sorted(child for child, (parent, _) in process_table().items() if parent == pid)
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
@@ -208,6 +201,17 @@ def gunicorn(
         yield server
     finally:
         server.stop()
+
+
+def conclude(out: Path, summary: dict[str, object], failures: list[str]) -> int:
+    """Keep the summary beside the logs and print the verdict; exit status 1 when a target is missed."""
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    print(f"results: {out.relative_to(ROOT)}")
+    if failures:
+        print("FAIL: " + "; ".join(failures))
+        return 1
+    print("PASS")
+    return 0
 
 
 def require_wrk() -> str:

@@ -39,7 +39,11 @@ def per_request_us(app: Callable[..., Any], reqs: list[Req], rounds: int) -> flo
     for req in reqs:
         path, _, query = req.path.partition("?")
         builder = EnvironBuilder(
-            method="POST", path=path, query_string=query, data=req.body, headers=req.all_headers()
+            method="POST",
+            path=path,
+            query_string=query,
+            data=req.body,
+            headers=list(req.all_headers().items()),
         )
         environ = builder.get_environ()
         environs.append((environ, environ["wsgi.input"].read()))

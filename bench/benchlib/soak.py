@@ -19,6 +19,7 @@ from benchlib.common import (
     TOKEN,
     ForeignLoad,
     Server,
+    conclude,
     copy_ops_files,
     gunicorn,
     gunicorn_settings,
@@ -294,13 +295,7 @@ def main(argv: list[str]) -> int:
         "foreign_cpu": run.foreign_cpu,
         "failures": failures,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    print(f"results: {out.relative_to(RESULTS.parent.parent)}")
-    if failures:
-        print("FAIL: " + "; ".join(failures))
-        return 1
-    print("PASS")
-    return 0
+    return conclude(out, summary, failures)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from benchlib.common import (
     RESULTS,
     ForeignLoad,
     Server,
+    conclude,
     copy_ops_files,
     engine_modules_after_import,
     gunicorn,
@@ -141,16 +141,10 @@ def main(argv: list[str]) -> int:
         recycled={"service": recycled, "baseline": base_recycled},
         settings=settings,
     )
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     failures = list(report_failures)
     if imported or any(maps.values()):
         failures.append("a TTS engine is loaded in the web worker")
-    print(f"results: {out.relative_to(RESULTS.parent.parent)}")
-    if failures:
-        print("FAIL: " + "; ".join(failures))
-        return 1
-    print("PASS")
-    return 0
+    return conclude(out, summary, failures)
 
 
 def load(

@@ -81,11 +81,16 @@ def run(
     extra_args: tuple[str, ...] = (),
 ) -> WrkResult:
     """Load url for duration_s with the requests of the file; bounded by wrk's own duration."""
-    cmd = command(url, script, [str(requests_file), *extra_args], connections, threads, duration_s)
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 30, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr}{done.stdout}")
-    return parse(label, done.stdout)
+    proc = start(
+        url,
+        requests_file,
+        connections=connections,
+        duration_s=duration_s,
+        threads=threads,
+        script=script,
+        extra_args=extra_args,
+    )
+    return finish(label, proc, duration_s + 30)
 
 
 def start(
@@ -105,7 +110,12 @@ def start(
 
 def finish(label: str, proc: subprocess.Popen[str], timeout_s: float) -> WrkResult:
     """Wait for a background wrk and parse its summary."""
-    out, err = proc.communicate(timeout=timeout_s)
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
     if proc.returncode != 0:
         raise RuntimeError(f"wrk {label} failed ({proc.returncode}): {err}{out}")
     return parse(label, out)

@@ -1,11 +1,10 @@
-"""The measurements behind bench/synth (see bench/README.md)."""
+"""bench/synth: `flask ivr synth` with nothing to do, and a cold offline synthesis of the whole flow."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -13,7 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib.common import PYTHON, ROOT, copy_ops_files, service_env
+
 NOOP_TARGET_S = 1.0
 SPEED_TARGET = 30.0
 
@@ -22,7 +22,7 @@ def synth(env: dict[str, str], *extra: str) -> float:
     """Wall seconds of one `flask --app app ivr synth` process, start to exit."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "ivr", "synth", *extra],
+        [str(PYTHON), "-m", "flask", "--app", "app", "ivr", "synth", *extra],
         cwd=ROOT,
         env=env,
         check=True,
@@ -33,21 +33,12 @@ def synth(env: dict[str, str], *extra: str) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="bench/synth", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="nothing-to-do runs to take the median of")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        shutil.copy(ROOT / "flows.yaml", work / "flows.yaml")
-        shutil.copytree(ROOT / "prompts", work / "prompts")
-        (work / "audio").mkdir()
-        env = {
-            **os.environ,
-            "IVR_DEV": "1",
-            "IVR_FLOWS": str(work / "flows.yaml"),
-            "IVR_PROMPTS": str(work / "prompts"),
-            "IVR_AUDIO": str(work / "audio"),
-        }
+        work = copy_ops_files(Path(tmp), audio=False)  # cold: nothing synthesized yet
+        env = service_env(work)
         cold = synth(env)
         manifest = json.loads((work / "audio" / "manifest.json").read_text("utf-8"))
         audio_s = sum(entry["duration_s"] for entry in manifest["files"].values())
