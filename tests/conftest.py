@@ -45,13 +45,18 @@ def clock() -> FixedClock:
     return FixedClock(OPEN_INSTANT)
 
 
+def copy_files(dest: Path) -> Path:
+    """A private copy of flows.yaml, prompts/ and audio/ in dest."""
+    shutil.copy(ROOT / "flows.yaml", dest / "flows.yaml")
+    shutil.copytree(ROOT / "prompts", dest / "prompts")
+    shutil.copytree(ROOT / "audio", dest / "audio")
+    return dest
+
+
 @pytest.fixture
 def files(tmp_path: Path) -> Path:
     """A private copy of flows.yaml, prompts/ and audio/ that a test may edit."""
-    shutil.copy(ROOT / "flows.yaml", tmp_path / "flows.yaml")
-    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
-    shutil.copytree(ROOT / "audio", tmp_path / "audio")
-    return tmp_path
+    return copy_files(tmp_path)
 
 
 def make_app(files: Path, clock: FixedClock, **overrides: Any) -> Flask:

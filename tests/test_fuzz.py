@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree
 
 import pytest
 import xmlschema
-from conftest import BASE, OPEN_INSTANT, ROOT, FixedClock, make_app, sign
+from conftest import BASE, OPEN_INSTANT, FixedClock, copy_files, make_app, sign
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -50,10 +49,7 @@ SETTINGS = settings(
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    files = tmp_path_factory.mktemp("fuzz")
-    shutil.copy(ROOT / "flows.yaml", files / "flows.yaml")
-    shutil.copytree(ROOT / "prompts", files / "prompts")
-    shutil.copytree(ROOT / "audio", files / "audio")
+    files = copy_files(tmp_path_factory.mktemp("fuzz"))
     return make_app(files, FixedClock(OPEN_INSTANT))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from xml.etree import ElementTree
@@ -19,7 +18,7 @@ from xml.etree import ElementTree
 import pytest
 import werkzeug.urls  # noqa: F401  (registers the codec error handler werkzeug's parser uses)
 import xmlschema
-from conftest import BASE, OPEN_INSTANT, ROOT, TOKEN, FixedClock, make_app
+from conftest import BASE, OPEN_INSTANT, TOKEN, FixedClock, copy_files, make_app
 from flask import Flask
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -90,10 +89,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory, clock: FixedClock) -> Flask:
-    files = tmp_path_factory.mktemp("fuzz_more")
-    shutil.copy(ROOT / "flows.yaml", files / "flows.yaml")
-    shutil.copytree(ROOT / "prompts", files / "prompts")
-    shutil.copytree(ROOT / "audio", files / "audio")
+    files = copy_files(tmp_path_factory.mktemp("fuzz_more"))
     return make_app(files, clock)
 
 
