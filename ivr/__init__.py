@@ -5,27 +5,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import click
 from flask import Flask
 
-from ivr import audio, cli, clock, config, errors, health, privacy, security, state, voice
+from ivr import clock, config, ops, privacy, state, web
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the hotline app: configuration, flow, then each concern registers itself."""
+def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
+    """Build the hotline app: configuration, logging, the flow, the web layer, the ops commands.
+
+    serving=True (gunicorn, `app.py`) refuses to start on a missing secret or a broken flow;
+    serving=False (the ops commands) reports them, so `ivr check` can say what is wrong.
+    """
     app = Flask(__name__)
-    # Under the `flask` command (ops tools) a broken flow or missing secret must not stop `ivr check`
-    # from saying what is wrong; served by gunicorn (no click context), the app refuses to start.
-    strict = click.get_current_context(silent=True) is None
+    config.init_app(app, test_config, strict=serving)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config.init_app(app, test_config, strict=strict)
     privacy.init_app(app)
     clock.init_app(app)
-    security.init_app(app)
-    state.init_app(app, strict=strict)
-    voice.init_app(app, serving=strict)
-    audio.init_app(app)
-    health.init_app(app)
-    errors.init_app(app)
-    cli.init_app(app)
+    state.init_app(app, strict=serving)
+    web.init_app(app, serving=serving)
+    ops.init_app(app)
     return app

@@ -37,11 +37,16 @@ class MaskingFilter(logging.Filter):
         return True
 
 
+def _install(filterer: logging.Filterer, masking: MaskingFilter) -> None:
+    if not any(isinstance(f, MaskingFilter) for f in filterer.filters):
+        filterer.addFilter(masking)
+
+
 def init_app(app: Flask) -> None:
-    """Put the masking filter on the app's and the root logger's handlers."""
+    """Put the masking filter on the app's and the root logger's handlers, once however many apps."""
     masking = MaskingFilter()
     for logger in (app.logger, logging.getLogger()):
         for handler in logger.handlers:
-            handler.addFilter(masking)
-        logger.addFilter(masking)
-    logging.getLogger("ivr").addFilter(masking)
+            _install(handler, masking)
+        _install(logger, masking)
+    _install(logging.getLogger("ivr"), masking)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from ivr import bundle as bundles
-from ivr.bundle import Bundle, Sources
-from ivr.problems import FlowInvalid, Problem
-from ivr.render import Renderer, Urls
+from ivr.call.render import Renderer, Urls
+from ivr.flow import bundle as bundles
+from ivr.flow.bundle import Bundle, Sources
+from ivr.flow.problems import FlowInvalid, Problem
 
 log = logging.getLogger("ivr.reload")
 Stamp = tuple[tuple[str, int, int], ...]
@@ -114,7 +114,12 @@ def init_app(app: Flask, *, strict: bool) -> None:
     app.extensions["ivr.state"] = state
 
 
+def state_of(app: Flask) -> FlowState:
+    """An app's flow state."""
+    state: FlowState = app.extensions["ivr.state"]
+    return state
+
+
 def get_state() -> FlowState:
     """The current app's flow state."""
-    state: FlowState = current_app.extensions["ivr.state"]
-    return state
+    return state_of(current_app)

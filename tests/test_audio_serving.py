@@ -7,18 +7,20 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FixedClock, Twilio, make_app, parse
 from flask import Flask
+
+from helpers import FixedClock, bundle_of, make_app, parse, twilio_for
 
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(100)
 
 
 def add_audio(files: Path, app_text: dict[str, tuple[str, str]]) -> None:
     """Write audio files and a manifest naming them: {file: (prompt id, text)}."""
-    manifest = {"version": 1, "files": {}}
+    entries: dict[str, dict[str, object]] = {}
+    manifest = {"version": 1, "files": entries}
     for name, (prompt, text) in app_text.items():
         (files / "audio" / name).write_bytes(WAV)
-        manifest["files"][name] = {
+        entries[name] = {
             "prompt": prompt,
             "text": text,
             "speech": text,
@@ -32,7 +34,7 @@ def add_audio(files: Path, app_text: dict[str, tuple[str, str]]) -> None:
 
 @pytest.fixture
 def audio_app(files: Path, clock: FixedClock) -> Flask:
-    greeting = make_app(files, clock).extensions["ivr.state"].loaded.bundle.prompts["greeting"]
+    greeting = bundle_of(make_app(files, clock)).prompts["greeting"]
     add_audio(
         files,
         {
@@ -44,17 +46,17 @@ def audio_app(files: Path, clock: FixedClock) -> Flask:
 
 
 def test_fresh_audio_is_played_from_the_audio_base_url(audio_app: Flask) -> None:
-    root = parse(Twilio(audio_app.test_client()).post("/voice"))
+    root = parse(twilio_for(audio_app.test_client()).post("/voice"))
     gather = root[0]
     assert [c.tag for c in gather] == ["Play", "Say"]
     assert gather[0].text == "https://cdn.example.jp/ivr/greeting-0123456789ab.wav"
 
 
 def test_stale_audio_falls_back_to_say_with_the_configured_voice(audio_app: Flask) -> None:
-    root = parse(Twilio(audio_app.test_client()).post("/voice/agent/done?p=", DialCallStatus="completed"))
+    root = parse(twilio_for(audio_app.test_client()).post("/voice/agent/done?p=", DialCallStatus="completed"))
     assert [c.tag for c in root] == ["Say", "Hangup"]
     assert root[0].attrib == {"language": "ja-JP", "voice": "Polly.Mizuki"}
-    bundle = audio_app.extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(audio_app)
     assert bundle.stale == ["goodbye"]
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr.calendar import BusinessCalendar, CalendarStatus, OpeningHours, default_weekly
+from ivr.flow.calendar import BusinessCalendar, CalendarStatus, OpeningHours, default_weekly
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 UTC = datetime.UTC

@@ -249,7 +249,7 @@ def test_empty_text_is_a_synthesis_error(fake_tts: FakeTTS) -> None:
 
 
 def test_synth_run_with_google_makes_phone_audio_one_request_per_prompt(fake_tts: FakeTTS) -> None:
-    from ivr.catalog import Prompt
+    from ivr.flow.catalog import Prompt
     from ivr.synth import analyze, run
 
     jobs = [

@@ -159,9 +159,9 @@ def test_broken_flow_reports_exact_lines_messages_and_fixes(runner: FlaskCliRunn
 
 
 def test_the_service_refuses_what_check_refuses_with_the_same_messages(runner: FlaskCliRunner) -> None:
-    from ivr.bundle import Sources
-    from ivr.bundle import load as load_bundle
-    from ivr.problems import FlowInvalid
+    from ivr.flow.bundle import Sources
+    from ivr.flow.bundle import load as load_bundle
+    from ivr.flow.problems import FlowInvalid
 
     path = BROKEN / "no_way_out.yaml"
     prompts = Path(__file__).resolve().parent.parent / "prompts"
@@ -171,8 +171,12 @@ def test_the_service_refuses_what_check_refuses_with_the_same_messages(runner: F
     assert [str(p) for p in caught.value.problems] == expected
 
 
-def test_the_key_limit_is_the_one_the_service_keeps_in_its_urls() -> None:
-    from ivr.flow.rules import MAX_KEYS
-    from ivr.render import MAX_PATH
+def test_the_service_follows_a_key_path_only_as_far_as_check_allows() -> None:
+    from ivr.call.navigate import resolve
+    from ivr.flow.model import MAX_PATH, Flow, Menu, Option
 
-    assert MAX_KEYS == MAX_PATH
+    deep = {f"m{i}": Menu(f"m{i}", (Option("1", "x", menu=f"m{i + 1}"),)) for i in range(MAX_PATH + 3)}
+    flow = Flow.__new__(Flow)
+    object.__setattr__(flow, "menus", deep)
+    object.__setattr__(flow, "start", "m0")
+    assert resolve(flow, "1" * (MAX_PATH + 3)) == "1" * MAX_PATH

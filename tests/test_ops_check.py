@@ -10,6 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from helpers import bundle_of
+
 PROBLEM = re.compile(r"^(.+?):(\d+):(\d+): (error|warning): (.*?) — (.*)$")
 SYNTH_STALE = "run `flask --app app ivr synth` (文言が変わりました。synth で音声を作り直してください)"
 Found = tuple[str, int, int, str, str, str]
@@ -41,7 +43,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_the_real_flow_is_clean(app: Flask, runner: FlaskCliRunner) -> None:
     code, found, summary = check(runner)
-    digest = app.extensions["ivr.state"].loaded.bundle.digest
+    digest = bundle_of(app).digest
     assert (code, found) == (0, [])
     counts = "0 errors, 0 warnings — 5 menus, 15 answers, audio for 38 of 38 prompts"
     assert summary == f"flows.yaml: {counts} (flow {digest})"
@@ -101,7 +103,7 @@ def test_menus_longer_than_the_limit_are_reported_with_their_length(
 ) -> None:
     edit(files / "flows.yaml", "max_menu_seconds: 60", "max_menu_seconds: 30")
     code, found, _ = check(runner)
-    audio = app.extensions["ivr.state"].loaded.bundle.audio
+    audio = bundle_of(app).audio
     flows = files / "flows.yaml"
     expected = [
         (
@@ -126,7 +128,7 @@ def test_menu_length_is_estimated_from_the_text_without_audio(
     (files / "audio" / "manifest.json").unlink()
     edit(files / "flows.yaml", "max_menu_seconds: 60", "max_menu_seconds: 5")
     _, found, summary = check(runner)
-    speech = app.extensions["ivr.state"].loaded.bundle.prompts["menu.s4"].speech
+    speech = bundle_of(app).prompts["menu.s4"].speech
     long = [msg for *_, msg, _ in found if msg.startswith("menu 's4'")]
     assert long == [
         f"menu 's4' lasts ~{len(speech) / 5.9:.1f} s of audio, more than checks.max_menu_seconds (5 s)"

@@ -11,6 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from helpers import bundle_of
+
 ROOT = Path(__file__).resolve().parent.parent
 MERMAID_NODE = re.compile(
     r'^  (\w+)(?:\(\["|\["|\("|\{\{"|\{"|\[\[")(.*?)(?:"\]\)|"\]|"\)|"\}\}|"\}|"\]\]|"/\])$'
@@ -27,7 +29,7 @@ def graph(runner: FlaskCliRunner, *args: str) -> tuple[int, str]:
 
 def flow_edges(app: Flask) -> set[tuple[str, str, str]]:
     """(source, target, key) for every option of every menu, with the picture's node ids."""
-    flow = app.extensions["ivr.state"].loaded.bundle.flow
+    flow = bundle_of(app).flow
     return {
         (f"menu_{m.id}", f"menu_{o.menu}" if o.menu else f"answer_{o.answer}", o.key)
         for m in flow.menus.values()
@@ -55,7 +57,7 @@ def test_mermaid_nodes_and_edges_are_the_flows_menus_and_options(app: Flask, run
     code, text = graph(runner)
     assert code == 0
     nodes, edges = parse_mermaid(text)
-    bundle = app.extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(app)
     flow = bundle.flow
     answers = {o.answer for m in flow.menus.values() for o in m.options if o.answer}
     assert {n for n in nodes if n.startswith("menu_")} == {f"menu_{m}" for m in flow.menus}
@@ -105,7 +107,7 @@ def test_lengths_without_audio_are_marked_as_estimates(
 ) -> None:
     (files / "audio" / "manifest.json").unlink()  # the next look at the files sees it gone
     nodes, _ = parse_mermaid(graph(runner)[1])
-    speech = app.extensions["ivr.state"].loaded.bundle.prompts["a4_2"].speech
+    speech = bundle_of(app).prompts["a4_2"].speech
     assert nodes["answer_a4_2"].endswith(f"<br/>answer ~{len(speech) / 5.9:.1f} s")
 
 
@@ -140,7 +142,7 @@ def test_svg_and_png_with_graphviz(app: Flask, runner: FlaskCliRunner, tmp_path:
     assert graph(runner, "--format", "svg", "--output", str(tmp_path / "menu.svg"))[0] == 0
     svg = ElementTree.parse(tmp_path / "menu.svg").getroot()
     titles = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")}
-    assert {f"menu_{m}" for m in app.extensions["ivr.state"].loaded.bundle.flow.menus} <= titles
+    assert {f"menu_{m}" for m in bundle_of(app).flow.menus} <= titles
     assert graph(runner, "--format", "png", "--output", str(tmp_path / "menu.png"))[0] == 0
     assert (tmp_path / "menu.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

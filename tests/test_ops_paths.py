@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from ivr import prompts
+from helpers import bundle_of
+from ivr.flow import prompts
 
 KEYS = [f"{s}{q}" for s, n in (("1", 5), ("2", 4), ("3", 4), ("4", 2)) for q in range(1, n + 1)]
 ROW = re.compile(r"^(\d) (\d)\s+(a\d_\d)\s+(~?[\d.]+) s\s+(~?[\d.]+) s  (.+)$")
@@ -26,7 +27,7 @@ def paths_json(runner: FlaskCliRunner) -> dict[str, Any]:
 
 def announced_by(app: Flask, menu_id: str, key: str, seconds: float) -> float:
     """Seconds into a menu prompt when the option of `key` has been said, found by searching the text."""
-    bundle = app.extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(app)
     texts = prompts.load(Path(app.config["IVR_PROMPTS"]), [])
     menu = bundle.flow.menus[menu_id]
     label = texts.texts[next(o.label for o in menu.options if o.key == key)]
@@ -38,7 +39,7 @@ def announced_by(app: Flask, menu_id: str, key: str, seconds: float) -> float:
 
 def test_every_answer_with_its_keys_and_seconds(app: Flask, runner: FlaskCliRunner) -> None:
     data = paths_json(runner)
-    audio = app.extensions["ivr.state"].loaded.bundle.audio
+    audio = bundle_of(app).audio
     seconds = {pid: e.duration_s for pid, e in audio.items()}
     assert [a["keys"] for a in data["answers"]] == KEYS
     for row in data["answers"]:
@@ -53,16 +54,16 @@ def test_every_answer_with_its_keys_and_seconds(app: Flask, runner: FlaskCliRunn
         assert row["waiting_s"] == pytest.approx(heard, abs=1e-6)
         assert row["barge_in_s"] == pytest.approx(early, abs=0.02)  # the tool rounds each step to 0.01 s
         assert row["estimated"] is False
-    waits = [a["waiting_s"] for a in data["answers"]]
-    early = [a["barge_in_s"] for a in data["answers"]]
+    waits: list[float] = [a["waiting_s"] for a in data["answers"]]
+    earliest: list[float] = [a["barge_in_s"] for a in data["answers"]]
     worst_wait = max(data["answers"], key=lambda a: a["waiting_s"])
     worst_early = max(data["answers"], key=lambda a: a["barge_in_s"])
     assert data["worst"] == {
         "waiting": {"answer": worst_wait["answer"], "seconds": max(waits)},
-        "barge_in": {"answer": worst_early["answer"], "seconds": max(early)},
+        "barge_in": {"answer": worst_early["answer"], "seconds": max(earliest)},
     }
     assert data["mean_s"]["waiting"] == pytest.approx(sum(waits) / 15, abs=0.005)
-    assert data["mean_s"]["barge_in"] == pytest.approx(sum(early) / 15, abs=0.005)
+    assert data["mean_s"]["barge_in"] == pytest.approx(sum(earliest) / 15, abs=0.005)
 
 
 def test_barging_in_is_sooner_and_later_options_take_longer(runner: FlaskCliRunner) -> None:
@@ -97,7 +98,7 @@ def test_without_audio_the_seconds_are_estimated_from_the_text(
 ) -> None:
     (files / "audio" / "manifest.json").unlink()
     data = paths_json(runner)
-    speech = {pid: p.speech for pid, p in app.extensions["ivr.state"].loaded.bundle.prompts.items()}
+    speech = {pid: p.speech for pid, p in bundle_of(app).prompts.items()}
     first = data["answers"][0]
     expected = sum(round(len(speech[p]) / 5.9, 2) for p in ("greeting", "menu.main", "menu.s1"))
     assert (first["answer"], first["estimated"]) == ("a1_1", True)

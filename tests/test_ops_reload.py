@@ -6,13 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import BASE, FixedClock, Twilio, heard, make_app, parse, query
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr.bundle import Sources
-from ivr.render import Urls
+from helpers import BASE, FixedClock, bundle_of, heard, make_app, parse, query, twilio_for
+from ivr.call.render import Urls
+from ivr.flow.bundle import Sources
 from ivr.state import FlowState
+from ivr.testing import Twilio
 
 OLD_LABEL = 's1: "情報漏えいの詳細に関するご質問"'
 NEW_LABEL = 's1: "情報漏えいの詳しい内容に関するご質問"'
@@ -84,7 +85,7 @@ def test_good_edit_then_broken_edit_then_fix(
 
 
 def test_each_worker_reloads_by_itself(files: Path, clock: FixedClock) -> None:
-    workers = [Twilio(make_app(files, clock).test_client()) for _ in range(2)]
+    workers = [twilio_for(make_app(files, clock).test_client()) for _ in range(2)]
     edit(files / "prompts" / "faq.yaml", OLD_LABEL, NEW_LABEL)
     for worker in workers:
         assert "情報漏えいの詳しい内容に関するご質問については、1を" in main_menu_said(worker)
@@ -137,7 +138,7 @@ def test_a_caller_in_a_vanished_answer_repeats_into_its_menu(app: Flask, files: 
     gather = root.find("Gather")
     assert gather is not None
     assert query(gather.get("action", "")) == {"p": "1", "n": "0", "x": "0"}
-    assert "5番" not in app.extensions["ivr.state"].loaded.bundle.prompts["menu.s1"].text
+    assert "5番" not in bundle_of(app).prompts["menu.s1"].text
 
 
 def test_a_caller_in_a_vanished_menu_is_brought_back_to_the_start(

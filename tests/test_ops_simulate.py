@@ -10,8 +10,8 @@ import pytest
 import yaml
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from twilio.request_validator import RequestValidator
 
+from helpers import bundle_of
 from ivr.ops.sound import Playback, find_player
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def test_a_script_walks_to_every_answer(app: Flask, runner: FlaskCliRunner) -> N
     assert heard_ids(lines) == expected
     assert lines[0].startswith("calling ") and lines[0].endswith("at Wed 2026-11-25 10:00 Asia/Tokyo: open")
     assert [line for line in lines if line.startswith("> ")] == [f"> {k}" for k in keys]
-    bundle = app.extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(app)
     answers = [m for m in map(HEARD.match, lines) if m and m[2].startswith("a") and m[2] != "after_answer"]
     assert len(answers) == 15
     for match in answers:
@@ -152,11 +152,9 @@ def test_bad_options_say_the_fix(runner: FlaskCliRunner, args: list[str], messag
 def test_requests_carry_a_signature_the_service_checks(
     runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Forger(RequestValidator):
-        def compute_signature(self, uri: str, params: object) -> str:
-            return "forged"
-
-    monkeypatch.setattr("ivr.ops.caller.RequestValidator", Forger)  # the simulator's signer only
+    monkeypatch.setattr(
+        "ivr.testing.sign", lambda *args: "forged"
+    )  # the stand-in's signer, not the service's
     result = runner.invoke(args=["ivr", "simulate", "--keys", "1", "--at", IN_HOURS])
     assert result.exit_code == 1
     assert "Error: /voice answered 403 FORBIDDEN: callers would hear an error" in result.output

@@ -6,10 +6,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from conftest import BASE, DROP, TOKEN, FixedClock, make_app, sign
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
+from helpers import BASE, DROP, TOKEN, FixedClock, make_app, sign
 from ivr.config import ConfigError
 
 FORM = {"CallSid": "CA1", "From": "+819012345678", "Digits": "1"}

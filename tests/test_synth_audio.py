@@ -11,7 +11,7 @@ import wave
 import numpy as np
 import pytest
 
-from ivr.synth.audio import analyze, read_wav, to_telephony_wav, wav_duration
+from ivr.synth.dsp import analyze, read_wav, to_telephony_wav, wav_duration
 from ivr.synth.g711 import decode_ulaw, encode_ulaw
 from ivr.synth.wavfile import Samples, float_to_pcm16, write_ulaw_wav
 

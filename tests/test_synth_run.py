@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, FixedClock, make_app
 from flask import Flask
 
-from ivr import manifest
-from ivr.bundle import Sources, load
-from ivr.catalog import Prompt
+from helpers import ROOT, FixedClock, bundle_of, make_app
+from ivr.flow import manifest
+from ivr.flow.bundle import Sources, load
+from ivr.flow.catalog import Prompt
 from ivr.synth import analyze, make_engine, run
 from ivr.synth.base import Engine
 from ivr.synth.wavfile import Samples
@@ -141,7 +141,7 @@ def test_committed_audio_covers_every_prompt_of_the_flow() -> None:
 
 
 def test_readings_reach_the_engine_text(app: Flask) -> None:
-    bundle = app.extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(app)
     speech = bundle.prompts["a3_1"].speech
     assert "ゼロイチニーゼロ、ナナゼロイチ、ロクナナゴ" in speech and "0120" not in speech
     assert "平日9時から17時" in speech
@@ -159,7 +159,7 @@ def test_menu_prompts_follow_the_labels_in_the_flow(files: Path, clock: FixedClo
     flows.write_text(
         flows.read_text("utf-8").replace('"2": {label: s2, menu: s2}', '"5": {label: s2, menu: s2}'), "utf-8"
     )
-    bundle = make_app(files, clock).extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(make_app(files, clock))
     assert "ご案内の郵送については、5を" in bundle.prompts["menu.main"].text
     assert "2を" not in bundle.prompts["menu.main"].text
     assert bundle.stale == ["menu.main", "menu.main.short"]
@@ -234,7 +234,7 @@ def test_google_dry_run_reports_characters_billed(files: Path, clock: FixedClock
     app = make_app(files, clock)
     result = app.test_cli_runner().invoke(args=["ivr", "synth", "--dry-run", "--engine", "google"])
     assert result.exit_code == 0, result.output
-    bundle = app.extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(app)
     total = sum(len(p.speech) for p in bundle.prompts.values())
     expected = (
         f"{len(bundle.prompts)} to synthesize with google (ja-JP-Chirp3-HD-Aoede), {total} characters billed"

@@ -8,8 +8,20 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from conftest import BASE, CLOSED_INSTANT, FixedClock, Twilio, heard, parse, query
 from flask import Flask
+
+from helpers import (
+    BASE,
+    CLOSED_INSTANT,
+    FixedClock,
+    bundle_of,
+    heard,
+    parse,
+    query,
+    renderer_of,
+    twilio_for,
+)
+from ivr.testing import Twilio
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = yaml.safe_load((ROOT / "prompts" / "faq.yaml").read_text("utf-8"))
@@ -54,12 +66,12 @@ def test_incoming_call_plays_greeting_then_main_menu_inside_gather(app: Flask, t
 
 
 def test_announcement_plays_before_greeting_when_set(files: Path, clock: FixedClock) -> None:
-    from conftest import make_app
+    from helpers import make_app
 
     flows = files / "flows.yaml"
     flows.write_text(flows.read_text("utf-8").replace("announcement: null", "announcement: notice"), "utf-8")
     app = make_app(files, clock)
-    root = parse(Twilio(app.test_client()).post("/voice"))
+    root = parse(twilio_for(app.test_client()).post("/voice"))
     assert heard(app, gather_of(root)) == ["notice", "greeting", "menu.main"]
 
 
@@ -74,7 +86,7 @@ def test_every_answer_is_two_keys_from_the_main_menu(
     gather = gather_of(root)
     assert heard(app, gather) == [answer, "after_answer"]
     assert query(gather.get("action", "")) == {"p": section + question, "n": "0", "x": "0"}
-    bundle = app.extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(app)
     assert bundle.prompts[answer].text == " ".join(FAQ[answer].split())
 
 
@@ -93,7 +105,7 @@ NODES = [*MENUS, ("12", "answer a1_2"), ("42", "answer a4_2")]
 def test_announced_keys_are_exactly_the_working_keys(
     app: Flask, twilio: Twilio, path: str, what: str
 ) -> None:
-    bundle = app.extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(app)
     prompt_id = "after_answer" if what.startswith("answer") else f"menu.{what}"
     announced = announced_keys(bundle.prompts[prompt_id].text)
     working = {k for k in ALL_KEYS if "invalid_key" not in heard(app, key(twilio, path, k))}
@@ -202,7 +214,7 @@ def test_agent_key_out_of_hours_reads_hours_then_the_same_menu(
 
 
 def test_closed_prompt_reads_the_opening_hours_from_the_flow(app: Flask) -> None:
-    bundle = app.extensions["ivr.state"].loaded.bundle
+    bundle = bundle_of(app)
     assert "平日9:00から17:00まで" in bundle.prompts["closed"].text
     assert "平日9時から17時まで" in bundle.prompts["closed"].speech
 
@@ -233,23 +245,23 @@ def test_dial_completed_says_goodbye_and_hangs_up(app: Flask, twilio: Twilio) ->
 
 
 def test_sip_destination_dials_sip(files: Path, clock: FixedClock) -> None:
-    from conftest import make_app
+    from helpers import make_app
 
     flows = files / "flows.yaml"
     flows.write_text(flows.read_text("utf-8").replace('"+81120701675"', '"sip:desk@pbx.example.jp"'), "utf-8")
-    root = parse(Twilio(make_app(files, clock).test_client()).post("/voice/key?p=&n=0&x=0", Digits="0"))
+    root = parse(twilio_for(make_app(files, clock).test_client()).post("/voice/key?p=&n=0&x=0", Digits="0"))
     assert [(c.tag, c.text) for c in root.find("Dial") or []] == [("Sip", "sip:desk@pbx.example.jp")]
 
 
 def test_emergency_closure_plays_its_own_message(files: Path, clock: FixedClock) -> None:
-    from conftest import make_app
+    from helpers import make_app
 
     flows = files / "flows.yaml"
     flows.write_text(
         flows.read_text("utf-8").replace("emergency_closure: false", "emergency_closure: true"), "utf-8"
     )
     app = make_app(files, clock)
-    root = parse(Twilio(app.test_client()).post("/voice/key?p=1&n=0&x=0", Digits="0"))
+    root = parse(twilio_for(app.test_client()).post("/voice/key?p=1&n=0&x=0", Digits="0"))
     assert heard(app, root) == ["emergency_closed", "menu.s1"]
 
 
@@ -287,7 +299,7 @@ def test_fallback_is_a_static_apology_with_say_and_hangup(app: Flask, twilio: Tw
 def test_an_unexpected_error_answers_with_the_fallback_not_a_500(
     app: Flask, twilio: Twilio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    renderer = app.extensions["ivr.state"].loaded.renderer
+    renderer = renderer_of(app)
 
     def explode(*args: object, **kwargs: object) -> str:
         raise RuntimeError("boom")

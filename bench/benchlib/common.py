@@ -1,4 +1,4 @@
-"""Start and stop gunicorn, sign Twilio requests, read worker memory: what every bench needs."""
+"""Start and stop gunicorn, read worker memory, copy the ops files: what every bench needs."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from twilio.request_validator import RequestValidator
-
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"  # git-ignored: logs and request files of the last runs
@@ -30,11 +28,6 @@ TOKEN = "bench-auth-token-0123456789abcdef"
 BASE = "https://ivr.example.jp"
 # Shared objects whose presence in a worker means a TTS engine (or its transport) was imported.
 ENGINE_LIBRARIES = ("openjtalk", "pyopenjtalk", "grpc", "google", "numpy", "soxr")
-
-
-def sign(url: str, form: Mapping[str, str], token: str = TOKEN) -> str:
-    """The X-Twilio-Signature Twilio would send for this absolute URL and form."""
-    return str(RequestValidator(token).compute_signature(url, dict(form)))
 
 
 def free_port() -> int:

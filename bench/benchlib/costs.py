@@ -85,7 +85,7 @@ def main() -> None:
 
         from benchlib.baseline import app as baseline
         from ivr import create_app
-        from ivr.security import Validator
+        from ivr.web.signature import Validator
 
         reqs = requests()
         hotline = create_app()
@@ -100,7 +100,7 @@ def main() -> None:
         print("parts (one Gather action, 28 fields):")
         row("  form parsing (parse_qsl)", part_us(lambda: parse_qsl(body, keep_blank_values=True)))
         row("  RequestValidator.validate", part_us(lambda: twilio.validate(url, form, signature)))
-        row("  ivr.security.Validator", part_us(lambda: ours.validate(url, form, signature)))
+        row("  ivr.web.signature.Validator", part_us(lambda: ours.validate(url, form, signature)))
         row("  call-log line (masked)", part_us(lambda: call_log.info(*line)))
 
 

@@ -28,10 +28,10 @@ from benchlib.common import (
     mapped_engine_libraries,
     require_wrk,
     service_env,
-    sign,
 )
 from benchlib.edits import Editor
 from benchlib.traffic import Req, call_form, gather, send, signed, write_requests
+from ivr.testing import sign
 
 AUDIO_SAMPLES = 3  # audio files fetched under load (each ~150 KB)
 RELOAD_INTERVAL_S = 2.0  # IVR_RELOAD_INTERVAL_S's default, left as in production
@@ -73,7 +73,7 @@ def audio_requests(server: Server, folder: Path) -> list[Req]:
 def forged() -> list[Req]:
     """Requests that must be refused with 403: no signature, a wrong one, another URL's, a tampered form."""
     form = call_form(10, Digits="1")
-    good = sign(BASE + "/voice/key?p=&n=0&x=0", form)
+    good = sign(BASE + "/voice/key?p=&n=0&x=0", form, TOKEN)
     return [
         Req("POST", "/voice", call_form(10)),
         Req("POST", "/voice/key?p=&n=0&x=0", form, {"X-Twilio-Signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}),

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from benchlib.common import BASE, sign
+from benchlib.common import BASE, TOKEN
+from ivr.testing import sign
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def call_form(n: int, **extra: str) -> dict[str, str]:
 
 def signed(path: str, form: Mapping[str, str], **headers: str) -> Req:
     """A POST carrying the signature Twilio would compute for BASE + path and the form."""
-    return Req("POST", path, dict(form), {"X-Twilio-Signature": sign(BASE + path, form), **headers})
+    return Req("POST", path, dict(form), {"X-Twilio-Signature": sign(BASE + path, form, TOKEN), **headers})
 
 
 def gather(path: str, n: int, digits: str | None) -> Req:

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
-from ivr.yamlpos import Document, YamlPath
+from ivr.flow.yamlpos import Document, YamlPath
 
 _MISSING = object()
 

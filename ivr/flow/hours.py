@@ -7,9 +7,9 @@ import re
 import zoneinfo
 from typing import Any
 
-from ivr.calendar import BusinessCalendar, OpeningHours, default_weekly
+from ivr.flow.calendar import BusinessCalendar, OpeningHours, default_weekly
 from ivr.flow.fields import Section
-from ivr.yamlpos import Document
+from ivr.flow.yamlpos import Document
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")

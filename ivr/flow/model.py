@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ivr.calendar import BusinessCalendar
+from ivr.flow.calendar import BusinessCalendar
 
 OptionStyle = Literal["topic", "question"]
 MAX_PATH = 8  # the longest key path a call carries in its URLs; check refuses flows that need more

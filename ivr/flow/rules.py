@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ivr.flow.model import MAX_PATH as MAX_KEYS
-from ivr.flow.model import Flow
-from ivr.prompts import PromptTexts
-from ivr.yamlpos import Document
+from ivr.flow.model import MAX_PATH, Flow
+from ivr.flow.prompts import PromptTexts
+from ivr.flow.yamlpos import Document
 
 MAX_ANSWER_DEPTH = 2
 
@@ -73,11 +72,11 @@ def check(flow: Flow, texts: PromptTexts, doc: Document) -> None:
             opath = ("menus", menu_id, "options", option.key)
             most = longest.get(menu_id, level) + 1
             fix = f"keep every answer within {MAX_ANSWER_DEPTH} keys of the start menu"
-            if option.answer and most > MAX_KEYS:
+            if option.answer and most > MAX_PATH:
                 doc.problem(
                     opath,
                     f"answer '{option.answer}' can be {most} key presses from the start menu, "
-                    f"more than the {MAX_KEYS} the service can follow",
+                    f"more than the {MAX_PATH} the service can follow",
                     fix,
                     key=True,
                 )

@@ -8,7 +8,7 @@ from typing import Any
 from ivr.flow import hours
 from ivr.flow.fields import Section
 from ivr.flow.model import AgentSettings, Flow, GlobalKeys, InputSettings, Menu, Option, SynthesisSettings
-from ivr.yamlpos import Document
+from ivr.flow.yamlpos import Document
 
 KEYPAD = "0123456789*#"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")

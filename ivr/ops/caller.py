@@ -10,11 +10,11 @@ from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
 import click
-from twilio.request_validator import RequestValidator
 
-from ivr import create_app
-from ivr.bundle import Bundle
+from ivr.flow.bundle import Bundle
 from ivr.ops.timing import Length, estimate
+from ivr.state import state_of
+from ivr.testing import CALL_FORM, Twilio
 
 
 @dataclass(frozen=True)
@@ -32,22 +32,17 @@ class Line:
     """A call to our own app: every request signed with the app's token, like Twilio signs them."""
 
     def __init__(self, config: dict[str, Any]) -> None:
+        from ivr import create_app  # the package imports the ops group, which imports this module
+
         token = secrets.token_hex(16)
-        self.app = create_app({**config, "TWILIO_AUTH_TOKEN": token, "IVR_DEV": False})
-        self.client = self.app.test_client()
-        self.validator = RequestValidator(token)
+        self.app = create_app({**config, "TWILIO_AUTH_TOKEN": token, "IVR_DEV": False}, serving=False)
         self.base = str(self.app.config["PUBLIC_BASE_URL"])
-        self.form = {
-            "CallSid": "CA" + secrets.token_hex(16),
-            "AccountSid": "AC" + "0" * 32,
-            "From": "+815000000000",
-            "To": "+81120701675",
-            "Direction": "inbound",
-        }
+        form = {"CallSid": "CA" + secrets.token_hex(16), "From": "+815000000000"}
+        self.twilio = Twilio(self.app.test_client(), token, self.base, {**CALL_FORM, **form})
 
     def bundle(self) -> Bundle:
         """The flow the line's app answers with now (it reloads edits, like the service)."""
-        loaded = self.app.extensions["ivr.state"].current()
+        loaded = state_of(self.app).current()
         if loaded is None:
             raise click.UsageError("the flow has errors; run `flask --app app ivr check` and fix them first")
         bundle: Bundle = loaded.bundle
@@ -57,12 +52,9 @@ class Line:
         """POST a signed webhook to one of the URLs the TwiML names; the TwiML root it answers."""
         if not url.startswith(self.base + "/"):
             raise click.ClickException(f"the TwiML sent the caller outside the service: {url}")
-        data = {**self.form, **form}
-        parts = urlsplit(url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        signature = self.validator.compute_signature(url, data)
-        response = self.client.post(path, data=data, headers={"X-Twilio-Signature": signature})
+        response = self.twilio.post(url, **form)
         if response.status_code != 200 or response.mimetype not in ("text/xml", "application/xml"):
+            path = urlsplit(url).path
             raise click.ClickException(f"{path} answered {response.status}: callers would hear an error")
         return ElementTree.fromstring(response.data)
 

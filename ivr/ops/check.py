@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ivr import yamlpos
-from ivr.bundle import Bundle, Sources, inspect
+from ivr.flow import yamlpos
+from ivr.flow.bundle import Bundle, Sources, inspect
+from ivr.flow.problems import Problem
 from ivr.ops import timing
-from ivr.problems import Problem
 from ivr.state import get_state
 
 SYNTH = "flask --app app ivr synth"

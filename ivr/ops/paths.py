@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import click
 from flask.cli import with_appcontext
 
-from ivr.bundle import Bundle
+from ivr.flow.bundle import Bundle
 from ivr.flow.model import MAX_PATH, Menu
+from ivr.flow.prompts import PromptTexts
 from ivr.ops.common import loaded_flow
 from ivr.ops.timing import LEGEND, Length, key_announced, of_prompt, total
-from ivr.prompts import PromptTexts
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ivr.bundle import Bundle
-from ivr.catalog import Composer
+from ivr.flow.bundle import Bundle
+from ivr.flow.catalog import Composer
+from ivr.flow.prompts import PromptTexts
 from ivr.ops.timing import of_prompt, total
-from ivr.prompts import PromptTexts
 
 Shape = Literal["start", "menu", "answer", "keys", "decision", "dial", "step"]
 

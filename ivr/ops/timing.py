@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ivr.bundle import Bundle
-from ivr.catalog import Composer
+from ivr.flow.bundle import Bundle
+from ivr.flow.catalog import Composer
 from ivr.flow.model import Menu
-from ivr.prompts import PromptTexts
+from ivr.flow.prompts import PromptTexts
 
 # Measured on the committed offline audio (openjtalk mei_normal, speed 1.0): 4315 characters of speech
 # text in 737 s, counting punctuation, which the voice pauses on.

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ivr import manifest
-from ivr.catalog import Prompt
-from ivr.manifest import AudioEntry
+from ivr.flow import manifest
+from ivr.flow.catalog import Prompt
+from ivr.flow.manifest import AudioEntry
 
 from . import levels
-from .audio import PHONE_RATE, resample, to_telephony_wav, trim, wav_duration
 from .base import Engine, make_engine
+from .dsp import PHONE_RATE, resample, to_telephony_wav, trim, wav_duration
 
 FORMAT = "g711-ulaw-8k-v1"  # bump when the audio pipeline changes what comes out
 EngineFactory = Callable[[str, Mapping[str, object]], Engine]

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from ivr.render import minimal_fallback
+from ivr.call.render import minimal_fallback
 from ivr.state import get_state
 
 log = logging.getLogger("ivr.errors")

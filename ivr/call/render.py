@@ -10,10 +10,9 @@ from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from ivr.bundle import Bundle
-from ivr.flow.model import MAX_PATH, Flow
+from ivr.call.navigate import Closed, Reason, Step
+from ivr.flow.bundle import Bundle
 
-Reason = Literal["", "no_input", "invalid", "closed", "emergency", "busy", "no-answer", "failed", "canceled"]
 # What is played before the menu or answer, by reason.
 PREFIX: dict[str, tuple[str, ...]] = {
     "": (),
@@ -24,21 +23,6 @@ PREFIX: dict[str, tuple[str, ...]] = {
     "failed": ("agent_failed",),
     "canceled": ("agent_canceled",),
 }
-MAX_COUNT = 9
-
-
-def resolve(flow: Flow, path: str) -> str:
-    """The longest prefix of a key path that still leads somewhere in this flow (calls survive menu edits)."""
-    menu = flow.menus[flow.start]
-    for i, key in enumerate(path[:MAX_PATH]):
-        option = menu.option(key)
-        if option is None:
-            return path[:i]
-        if option.answer is not None:
-            return path[: i + 1]
-        assert option.menu is not None
-        menu = flow.menus[option.menu]
-    return path[:MAX_PATH]
 
 
 @dataclass(frozen=True)
@@ -149,7 +133,7 @@ class Renderer:
 
         return self._memo(("agent", path), build)
 
-    def goodbye(self, reason: Literal["", "closed", "emergency"] = "") -> str:
+    def goodbye(self, reason: Closed | Literal[""] = "") -> str:
         """End the call politely, after the hours when closed."""
 
         def build() -> VoiceResponse:
@@ -161,6 +145,15 @@ class Renderer:
             return response
 
         return self._memo(("goodbye", reason), build)
+
+    def step(self, step: Step) -> str:
+        """The TwiML of a navigation step."""
+        if step.kind == "agent":
+            return self.agent(step.path)
+        if step.kind == "goodbye":
+            closed: Closed | Literal[""] = "closed" if step.reason == "closed" else ""
+            return self.goodbye("emergency" if step.reason == "emergency" else closed)
+        return self.node(step.path, step.reason, step.no_input, step.invalid)
 
     def fallback(self) -> str:
         """Static apology; <Say> only, so it works when audio cannot be fetched."""

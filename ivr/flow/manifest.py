@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ivr.catalog import Prompt
-from ivr.problems import Problem
+from ivr.flow.catalog import Prompt
+from ivr.flow.problems import Problem
 
 MANIFEST = "manifest.json"
 

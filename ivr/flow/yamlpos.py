@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from ivr.problems import Problem
+from ivr.flow.problems import Problem
 
 YamlPath = tuple[str | int, ...]
 

@@ -32,6 +32,11 @@ class FlowInvalid(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def errors(problems: list[Problem]) -> list[Problem]:
-    """Only the problems that block loading."""
+def blocking(problems: list[Problem]) -> list[Problem]:
+    """Only the problems that block loading (severity error)."""
     return [p for p in problems if p.severity == "error"]
+
+
+def warnings(problems: list[Problem]) -> list[Problem]:
+    """Only the problems that are reported but do not block loading."""
+    return [p for p in problems if p.severity == "warning"]

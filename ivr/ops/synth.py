@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ivr import manifest
+from ivr.flow import manifest
 from ivr.state import get_state
 
 

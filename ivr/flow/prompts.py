@@ -7,9 +7,9 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr import yamlpos
+from ivr.flow import yamlpos
 from ivr.flow.fields import Section
-from ivr.problems import Problem
+from ivr.flow.problems import Problem
 
 READINGS_FILE = "readings.yaml"
 # The {fields} catalog.Composer fills into each template; every one must be there, and no other.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ivr.calendar import BusinessCalendar, OpeningHours
+from ivr.flow.calendar import BusinessCalendar, OpeningHours
 from ivr.flow.model import Flow, Menu
-from ivr.prompts import PromptTexts
+from ivr.flow.prompts import PromptTexts
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # System prompts the call logic plays directly (besides greeting, announcement and the emergency prompt).

@@ -1,17 +1,19 @@
-"""What a webhook reads from Twilio's request (position, counters, the instant) and the masked call log."""
+"""What a webhook reads from Twilio's request (position, counters, the hour), the flow guard, the call log."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Literal
+from collections.abc import Callable
 
 from flask import Response, request
 
 from ivr import clock
-from ivr.calendar import CalendarStatus
+from ivr.call.navigate import MAX_COUNT, resolve
+from ivr.call.render import minimal_fallback
+from ivr.flow.calendar import CalendarStatus
 from ivr.flow.model import MAX_PATH
 from ivr.privacy import mask_number
-from ivr.render import MAX_COUNT, resolve
 from ivr.state import Loaded, get_state
 
 log = logging.getLogger("ivr.call")
@@ -22,9 +24,17 @@ def twiml(body: str) -> Response:
     return Response(body, status=200, mimetype="text/xml")
 
 
-def loaded() -> Loaded | None:
-    """The flow serving this request (reloaded first if its files changed), or None before any loaded."""
-    return get_state().current()
+def with_flow(view: Callable[[Loaded], Response]) -> Callable[[], Response]:
+    """Give the view the flow serving this request (reloaded if edited); none loaded: hang up cleanly."""
+
+    @functools.wraps(view)
+    def guarded() -> Response:
+        loaded = get_state().current()
+        if loaded is None:
+            return twiml(minimal_fallback())
+        return view(loaded)
+
+    return guarded
 
 
 def count(name: str) -> int:
@@ -47,11 +57,6 @@ def position(current: Loaded) -> str:
 def status(current: Loaded) -> CalendarStatus:
     """Open or closed right now, and why."""
     return current.bundle.flow.calendar.status(clock.now())
-
-
-def closed_reason(found: CalendarStatus) -> Literal["closed", "emergency"]:
-    """Which closed message applies: the emergency closure's own, or the hours."""
-    return "emergency" if found.reason == "emergency" else "closed"
 
 
 def note(event: str, **fields: object) -> None:

@@ -7,13 +7,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr import manifest, prompts, yamlpos
-from ivr.catalog import Prompt, build
-from ivr.flow import rules, schema
+from ivr.flow import manifest, prompts, rules, schema, yamlpos
+from ivr.flow.catalog import Prompt, build
+from ivr.flow.manifest import AudioEntry
 from ivr.flow.model import Flow
-from ivr.manifest import AudioEntry
-from ivr.problems import FlowInvalid, Problem, errors
-from ivr.prompts import PromptTexts
+from ivr.flow.problems import FlowInvalid, Problem, blocking, warnings
+from ivr.flow.prompts import PromptTexts
 
 log = logging.getLogger("ivr.bundle")
 
@@ -69,7 +68,7 @@ def _inspect(sources: Sources) -> tuple[Bundle | None, list[Problem]]:
     if flow is not None:
         rules.check(flow, texts, doc)
     problems.extend(doc.problems)
-    if flow is not None and not errors(problems):
+    if flow is not None and not blocking(problems):
         catalog, missing_ids = build(flow, texts)
         for prompt_id in missing_ids:
             problems.append(
@@ -83,23 +82,16 @@ def _inspect(sources: Sources) -> tuple[Bundle | None, list[Problem]]:
             )
         entries = manifest.read(sources.audio, problems)
         fresh, stale, missing = manifest.match(catalog, entries, sources.audio)
-        if not errors(problems):
-            bundle = Bundle(
-                flow, catalog, fresh, stale, missing, _digest(sources), texts, errors_free(problems)
-            )
+        if not blocking(problems):
+            bundle = Bundle(flow, catalog, fresh, stale, missing, _digest(sources), texts, warnings(problems))
     return bundle, sorted(problems)
-
-
-def errors_free(problems: list[Problem]) -> list[Problem]:
-    """The warnings among the problems."""
-    return [p for p in problems if p.severity == "warning"]
 
 
 def load(sources: Sources) -> Bundle:
     """The bundle, or FlowInvalid listing every error."""
     bundle, problems = inspect(sources)
     if bundle is None:
-        raise FlowInvalid(errors(problems) or problems)
+        raise FlowInvalid(blocking(problems) or problems)
     return bundle
 
 

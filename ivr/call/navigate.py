@@ -1,0 +1,110 @@
+"""The caller's next step from where they are and what they pressed: a pure function of its inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ivr.flow.calendar import CalendarStatus
+from ivr.flow.model import MAX_PATH, Flow
+
+Reason = Literal["", "no_input", "invalid", "closed", "emergency", "busy", "no-answer", "failed", "canceled"]
+Closed = Literal["closed", "emergency"]
+MAX_COUNT = 9  # miss counters beyond this are not told apart (and keep URLs and the memo small)
+DIAL_OUTCOMES: dict[str, Reason] = {
+    "busy": "busy",
+    "no-answer": "no-answer",
+    "failed": "failed",
+    "canceled": "canceled",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the caller hears next: a menu or answer (node), a transfer (agent) or the end (goodbye)."""
+
+    kind: Literal["node", "agent", "goodbye"]
+    path: str = ""
+    reason: Reason = ""
+    no_input: int = 0
+    invalid: int = 0
+    # what the call log records about this step (event name and its fields), when anything
+    event: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def resolve(flow: Flow, path: str) -> str:
+    """The longest prefix of a key path that still leads somewhere in this flow (calls survive menu edits)."""
+    menu = flow.menus[flow.start]
+    for i, key in enumerate(path[:MAX_PATH]):
+        option = menu.option(key)
+        if option is None:
+            return path[:i]
+        if option.answer is not None:
+            return path[: i + 1]
+        assert option.menu is not None
+        menu = flow.menus[option.menu]
+    return path[:MAX_PATH]
+
+
+def closed_reason(status: CalendarStatus) -> Closed:
+    """Which closed message applies: the emergency closure's own, or the hours."""
+    return "emergency" if status.reason == "emergency" else "closed"
+
+
+def agent_or_hours(path: str, status: CalendarStatus) -> Step:
+    """A person in hours; otherwise the hours read out, then the same menu."""
+    if status.open:
+        return Step("agent", path, event="agent")
+    return Step("node", path, closed_reason(status), event="agent-closed", fields={"reason": status.reason})
+
+
+def final(path: str, status: CalendarStatus, event: str) -> Step:
+    """After too many misses: a person in hours, else the hours and goodbye."""
+    if status.open:
+        return Step("agent", path, event=event)
+    return Step("goodbye", path, closed_reason(status), event=event)
+
+
+def key(
+    flow: Flow,
+    path: str,
+    heard: str,
+    digits: str,
+    no_input: int,
+    invalid: int,
+    status: Callable[[], CalendarStatus],
+) -> Step:
+    """The step after a Gather at `path` (resolved; `heard` as the URL carried it) got `digits` or none.
+
+    `status` is asked only when the step depends on the hours (it costs a calendar lookup).
+    """
+    keys = flow.keys
+    _, answer = flow.walk(path)
+    if not digits:
+        if no_input + 1 > flow.input.max_no_input:
+            return final(path, status(), "no-input-final")
+        return Step("node", path, "no_input", no_input + 1, invalid)
+    if digits == keys.agent:
+        return agent_or_hours(path, status())
+    if digits == keys.repeat or path != heard:
+        # the menu the caller heard was edited away: the key meant something there, not here,
+        # so play the menu that survives instead of guessing
+        return Step("node", path)
+    if digits == keys.back and path:
+        return Step("node", path[:-1])
+    if answer is not None and digits == keys.main_menu:
+        return Step("node", "")
+    if answer is None and len(digits) == 1 and flow.walk(path)[0][-1].option(digits) is not None:
+        return Step("node", path + digits)
+    if invalid + 1 > flow.input.max_invalid:
+        return final(path, status(), "invalid-final")
+    return Step("node", path, "invalid", no_input, invalid + 1)
+
+
+def dial_done(path: str, outcome: str) -> Step:
+    """After the <Dial> to a person ended: goodbye after a conversation, else an apology and the menu."""
+    if outcome == "completed":
+        return Step("goodbye", path)
+    return Step("node", path, DIAL_OUTCOMES.get(outcome, "failed"))

@@ -1,0 +1,16 @@
+"""All Flask request code: voice webhooks, the signature guard, audio files, /healthz, fallback answers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ivr.web import audio_files, fallback, health, signature, voice
+
+
+def init_app(app: Flask, *, serving: bool) -> None:
+    """Register every route and handler of the web layer."""
+    signature.init_app(app)
+    voice.init_app(app, serving=serving)
+    audio_files.init_app(app)
+    health.init_app(app)
+    fallback.init_app(app)

@@ -1,0 +1,117 @@
+"""What tests share besides fixtures: the test instants, the app on copied ops files, TwiML readers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from ivr import create_app
+from ivr.call.render import Renderer
+from ivr.flow.bundle import Bundle
+from ivr.state import state_of
+from ivr.testing import CALL_FORM, Twilio
+from ivr.testing import sign as twilio_sign
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "test-auth-token-0123456789abcdef"
+BASE = "https://ivr.example.jp"
+TOKYO = dt.timezone(dt.timedelta(hours=9))
+# A Wednesday at 10:00 in Tokyo: inside business hours.
+OPEN_INSTANT = dt.datetime(2026, 11, 25, 10, 0, tzinfo=TOKYO)
+CLOSED_INSTANT = dt.datetime(2026, 11, 25, 20, 0, tzinfo=TOKYO)
+DROP = object()
+
+
+class FixedClock:
+    """A clock that says what the test tells it."""
+
+    def __init__(self, instant: dt.datetime) -> None:
+        self.instant = instant
+
+    def __call__(self) -> dt.datetime:
+        return self.instant
+
+
+def copy_files(dest: Path) -> Path:
+    """A private copy of flows.yaml, prompts/ and audio/ in dest."""
+    shutil.copy(ROOT / "flows.yaml", dest / "flows.yaml")
+    shutil.copytree(ROOT / "prompts", dest / "prompts")
+    shutil.copytree(ROOT / "audio", dest / "audio")
+    return dest
+
+
+def make_app(files: Path, clock: FixedClock, *, serving: bool = True, **overrides: Any) -> Flask:
+    """An app on a copy of the real files, signatures on, with the fixed clock."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PUBLIC_BASE_URL": BASE,
+        "IVR_FLOWS": str(files / "flows.yaml"),
+        "IVR_PROMPTS": str(files / "prompts"),
+        "IVR_AUDIO": str(files / "audio"),
+        "IVR_CLOCK": clock,
+        "IVR_RELOAD_INTERVAL_S": 0.0,
+    }
+    config.update(overrides)
+    # DROP leaves a setting to the environment and the defaults
+    return create_app({k: v for k, v in config.items() if v is not DROP}, serving=serving)
+
+
+def sign(url: str, form: dict[str, str], token: str = TOKEN) -> str:
+    """The X-Twilio-Signature Twilio would send for this URL and form."""
+    return twilio_sign(url, form, token)
+
+
+def twilio_for(client: FlaskClient) -> Twilio:
+    """The signed Twilio stand-in for a test app (the test token and base URL)."""
+    return Twilio(client, TOKEN, BASE, CALL_FORM)
+
+
+def bundle_of(app: Flask) -> Bundle:
+    """The flow bundle the app serves now."""
+    loaded = state_of(app).loaded
+    assert loaded is not None, "the app has no flow loaded"
+    return loaded.bundle
+
+
+def renderer_of(app: Flask) -> Renderer:
+    """The renderer of the flow the app serves now."""
+    loaded = state_of(app).loaded
+    assert loaded is not None, "the app has no flow loaded"
+    return loaded.renderer
+
+
+def parse(response: TestResponse) -> ElementTree.Element:
+    """The TwiML root of a response, after checking status and content type."""
+    assert response.status_code == 200, response.data[:300]
+    assert response.mimetype in ("text/xml", "application/xml")
+    root = ElementTree.fromstring(response.data)
+    assert root.tag == "Response"
+    return root
+
+
+def heard(app: Flask, element: ElementTree.Element) -> list[str]:
+    """The prompt ids a caller hears from a TwiML element, whether played from audio or said."""
+    bundle = bundle_of(app)
+    by_file = {entry.file: pid for pid, entry in bundle.audio.items()}
+    by_speech = {prompt.speech: pid for pid, prompt in bundle.prompts.items()}
+    ids = []
+    for child in element.iter():
+        if child.tag == "Play":
+            ids.append(by_file[(child.text or "").rsplit("/", 1)[-1]])
+        elif child.tag == "Say":
+            ids.append(by_speech[child.text or ""])
+    return ids
+
+
+def query(url: str) -> dict[str, str]:
+    """The query parameters of an absolute URL, as a plain dict."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}

@@ -1,0 +1,72 @@
+"""The package's layers import one way: web → call → flow; ops and synth on top; no Flask below web."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "ivr"
+# For each layer: the imports its modules may not make (a prefix matches the module and its children).
+FORBIDDEN = {
+    "flow": ("flask", "werkzeug", "ivr.call", "ivr.web", "ivr.ops", "ivr.synth", "ivr.state", "ivr.testing"),
+    "call": ("flask", "werkzeug", "ivr.web", "ivr.ops", "ivr.synth", "ivr.state", "ivr.testing"),
+    "web": ("ivr.ops", "ivr.synth", "ivr.testing"),
+    "synth": ("flask", "ivr.web", "ivr.call", "ivr.ops", "ivr.state"),
+}
+
+
+def module_name(path: Path) -> str:
+    """ivr/flow/model.py → ivr.flow.model (a package's __init__ is the package)."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """Every module a file imports, with its line, relative imports made absolute."""
+    tree = ast.parse(path.read_text("utf-8"), str(path))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
+    return found
+
+
+def violations(layer: str) -> list[str]:
+    """Each import in the layer's modules that goes the wrong way, as file:line: module."""
+    bad = []
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        for line, name in imports(path):
+            if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[layer]):
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {name}")
+    return bad
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN), ids=sorted(FORBIDDEN))
+def test_imports_go_one_way(layer: str) -> None:
+    assert violations(layer) == []
+
+
+def test_the_rule_catches_a_wrong_way_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "ivr"
+    (fake / "flow").mkdir(parents=True)
+    (fake / "flow" / "model.py").write_text(
+        "from flask import g\nfrom ..web import voice\nfrom . import rules\n"
+    )
+    monkeypatch.setattr(f"{__name__}.PACKAGE", fake)
+    assert violations("flow") == ["ivr/flow/model.py:1: flask.g", "ivr/flow/model.py:2: ivr.web.voice"]
+
+
+def test_the_tree_is_the_documented_one() -> None:
+    folders = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("__"))
+    assert folders == ["call", "flow", "ops", "synth", "web"]
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert top == ["__init__.py", "clock.py", "config.py", "privacy.py", "state.py", "testing.py"]

@@ -1,0 +1,120 @@
+"""call.navigate as a table: (position, digits, misses, open?) → the caller's next step."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import ROOT
+from ivr.call import navigate
+from ivr.call.navigate import Step
+from ivr.flow.bundle import Sources, load
+from ivr.flow.calendar import CalendarStatus
+
+FLOW = load(Sources(ROOT / "flows.yaml", ROOT / "prompts", ROOT / "audio")).flow
+OPEN = CalendarStatus(True, "open")
+EVENING = CalendarStatus(False, "after_hours")
+EMERGENCY = CalendarStatus(False, "emergency")
+SILENCES, WRONG = FLOW.input.max_no_input, FLOW.input.max_invalid
+
+TABLE = [
+    # (path, heard, digits, no_input, invalid, status) → step
+    ("", "", "1", 0, 0, OPEN, Step("node", "1")),
+    ("1", "1", "3", 0, 0, OPEN, Step("node", "13")),
+    ("13", "13", "9", 0, 0, OPEN, Step("node", "")),
+    ("13", "13", "#", 0, 0, OPEN, Step("node", "1")),
+    ("1", "1", "#", 0, 0, OPEN, Step("node", "")),
+    ("", "", "#", 0, 0, OPEN, Step("node", "", "invalid", 0, 1)),
+    ("1", "1", "*", 1, 2, OPEN, Step("node", "1")),
+    ("", "", "9", 0, 0, OPEN, Step("node", "", "invalid", 0, 1)),
+    ("1", "1", "7", 1, 1, OPEN, Step("node", "1", "invalid", 1, 2)),
+    ("1", "1", "0", 0, 0, OPEN, Step("agent", "1", event="agent")),
+    (
+        "1",
+        "1",
+        "0",
+        0,
+        0,
+        EVENING,
+        Step("node", "1", "closed", event="agent-closed", fields={"reason": "after_hours"}),
+    ),
+    (
+        "",
+        "",
+        "0",
+        0,
+        0,
+        EMERGENCY,
+        Step("node", "", "emergency", event="agent-closed", fields={"reason": "emergency"}),
+    ),
+    ("2", "2", "", 0, 0, OPEN, Step("node", "2", "no_input", 1, 0)),
+    ("2", "2", "", SILENCES, 0, OPEN, Step("agent", "2", event="no-input-final")),
+    ("2", "2", "", SILENCES, 0, EVENING, Step("goodbye", "2", "closed", event="no-input-final")),
+    ("2", "2", "8", 0, WRONG, OPEN, Step("agent", "2", event="invalid-final")),
+    ("2", "2", "8", 0, WRONG, EMERGENCY, Step("goodbye", "2", "emergency", event="invalid-final")),
+    # the caller heard menu 1-9, which an edit removed: a key there is not a key here
+    ("1", "19", "2", 0, 0, OPEN, Step("node", "1")),
+    ("1", "19", "0", 0, 0, OPEN, Step("agent", "1", event="agent")),
+    ("", "", "12", 0, 0, OPEN, Step("node", "", "invalid", 0, 1)),
+]
+IDS = [
+    "option",
+    "question",
+    "main-menu-after-answer",
+    "back-from-answer",
+    "back-from-section",
+    "back-at-start",
+    "repeat-keeps-counters-off",
+    "main-menu-key-only-after-answer",
+    "wrong-key",
+    "agent-open",
+    "agent-closed",
+    "agent-emergency",
+    "silence",
+    "silence-final-open",
+    "silence-final-closed",
+    "wrong-final-open",
+    "wrong-final-emergency",
+    "edited-away",
+    "edited-away-agent",
+    "two-digits",
+]
+
+
+@pytest.mark.parametrize(("path", "heard", "digits", "no_input", "invalid", "status", "step"), TABLE, ids=IDS)
+def test_key(
+    path: str, heard: str, digits: str, no_input: int, invalid: int, status: CalendarStatus, step: Step
+) -> None:
+    assert navigate.key(FLOW, path, heard, digits, no_input, invalid, lambda: status) == step
+
+
+def test_the_calendar_is_asked_only_when_the_step_depends_on_it() -> None:
+    def never() -> CalendarStatus:
+        raise AssertionError("the hours were looked up for a plain key")
+
+    assert navigate.key(FLOW, "", "", "1", 0, 0, never) == Step("node", "1")
+
+
+@pytest.mark.parametrize(
+    ("outcome", "step"),
+    [
+        ("completed", Step("goodbye", "13")),
+        ("busy", Step("node", "13", "busy")),
+        ("no-answer", Step("node", "13", "no-answer")),
+        ("canceled", Step("node", "13", "canceled")),
+        ("failed", Step("node", "13", "failed")),
+        ("", Step("node", "13", "failed")),
+        ("nonsense", Step("node", "13", "failed")),
+    ],
+    ids=["completed", "busy", "no-answer", "canceled", "failed", "missing", "unknown"],
+)
+def test_dial_done(outcome: str, step: Step) -> None:
+    assert navigate.dial_done("13", outcome) == step
+
+
+@pytest.mark.parametrize(
+    ("path", "resolved"),
+    [("", ""), ("1", "1"), ("13", "13"), ("139", "13"), ("19", "1"), ("7", ""), ("44", "4"), ("*1", "")],
+    ids=["start", "section", "answer", "past-answer", "missing-question", "missing-section", "s4-q4", "junk"],
+)
+def test_resolve(path: str, resolved: str) -> None:
+    assert navigate.resolve(FLOW, path) == resolved
