@@ -6,15 +6,15 @@ import pytest
 
 from helpers import ROOT
 from ivr.call import navigate
+from ivr.call.hours import Availability
 from ivr.call.navigate import Step
 from ivr.flow.bundle import Sources, load
-from ivr.flow.calendar import CalendarStatus
 
 FLOW = load(Sources(ROOT / "flows.yaml", ROOT / "prompts", ROOT / "audio")).flow
-OPEN = CalendarStatus(True, "open")
-EVENING = CalendarStatus(False, "after_hours")
-EMERGENCY = CalendarStatus(False, "emergency")
-SILENCES, WRONG = FLOW.input.max_no_input, FLOW.input.max_invalid
+OPEN = Availability(True, "open")
+EVENING = Availability(False, "after_hours", ("closed.after_hours", "next.intro"))
+EMERGENCY = Availability(False, "emergency", ("emergency_closed",))
+SILENCES, WRONG = FLOW.input.max_no_input, FLOW.input.max_invalid  # the Nth in a row is the last
 
 TABLE = [
     # (path, heard, digits, no_input, invalid, status) → step
@@ -35,7 +35,14 @@ TABLE = [
         0,
         0,
         EVENING,
-        Step("node", "1", "closed", event="agent-closed", fields={"reason": "after_hours"}),
+        Step(
+            "node",
+            "1",
+            "closed",
+            notice=("closed.after_hours", "next.intro"),
+            event="agent-closed",
+            fields={"reason": "after_hours"},
+        ),
     ),
     (
         "",
@@ -44,13 +51,42 @@ TABLE = [
         0,
         0,
         EMERGENCY,
-        Step("node", "", "emergency", event="agent-closed", fields={"reason": "emergency"}),
+        Step(
+            "node",
+            "",
+            "closed",
+            notice=("emergency_closed",),
+            event="agent-closed",
+            fields={"reason": "emergency"},
+        ),
     ),
     ("2", "2", "", 0, 0, OPEN, Step("node", "2", "no_input", 1, 0)),
-    ("2", "2", "", SILENCES, 0, OPEN, Step("agent", "2", event="no-input-final")),
-    ("2", "2", "", SILENCES, 0, EVENING, Step("goodbye", "2", "closed", event="no-input-final")),
-    ("2", "2", "8", 0, WRONG, OPEN, Step("agent", "2", event="invalid-final")),
-    ("2", "2", "8", 0, WRONG, EMERGENCY, Step("goodbye", "2", "emergency", event="invalid-final")),
+    ("2", "2", "", SILENCES - 2, 0, OPEN, Step("node", "2", "no_input", SILENCES - 1, 0)),
+    ("2", "2", "", SILENCES - 1, 0, OPEN, Step("agent", "2", event="no-input-final")),
+    (
+        "2",
+        "2",
+        "",
+        SILENCES - 1,
+        0,
+        EVENING,
+        Step("goodbye", "2", "closed", notice=EVENING.notice, event="no-input-final"),
+    ),
+    ("2", "2", "8", 0, WRONG - 2, OPEN, Step("node", "2", "invalid", 0, WRONG - 1)),
+    ("2", "2", "8", 0, WRONG - 1, OPEN, Step("agent", "2", event="invalid-final")),
+    (
+        "2",
+        "2",
+        "8",
+        0,
+        WRONG - 1,
+        EMERGENCY,
+        Step("goodbye", "2", "closed", notice=EMERGENCY.notice, event="invalid-final"),
+    ),
+    # after an answer, silence means the caller is done: a closing line, then goodbye (never a transfer)
+    ("23", "23", "", 0, 0, OPEN, Step("node", "23", "closing", 1, 0)),
+    ("23", "23", "", 1, 0, OPEN, Step("goodbye", "23", event="done")),
+    ("23", "23", "", 1, 0, EVENING, Step("goodbye", "23", event="done")),
     # the caller heard menu 1-9, which an edit removed: a key there is not a key here
     ("1", "19", "2", 0, 0, OPEN, Step("node", "1")),
     ("1", "19", "0", 0, 0, OPEN, Step("agent", "1", event="agent")),
@@ -70,10 +106,15 @@ IDS = [
     "agent-closed",
     "agent-emergency",
     "silence",
+    "silence-before-last",
     "silence-final-open",
     "silence-final-closed",
+    "wrong-before-last",
     "wrong-final-open",
     "wrong-final-emergency",
+    "silence-after-answer-closing",
+    "silence-after-closing-goodbye",
+    "silence-after-closing-goodbye-closed",
     "edited-away",
     "edited-away-agent",
     "two-digits",
@@ -82,13 +123,13 @@ IDS = [
 
 @pytest.mark.parametrize(("path", "heard", "digits", "no_input", "invalid", "status", "step"), TABLE, ids=IDS)
 def test_key(
-    path: str, heard: str, digits: str, no_input: int, invalid: int, status: CalendarStatus, step: Step
+    path: str, heard: str, digits: str, no_input: int, invalid: int, status: Availability, step: Step
 ) -> None:
     assert navigate.key(FLOW, path, heard, digits, no_input, invalid, lambda: status) == step
 
 
 def test_the_calendar_is_asked_only_when_the_step_depends_on_it() -> None:
-    def never() -> CalendarStatus:
+    def never() -> Availability:
         raise AssertionError("the hours were looked up for a plain key")
 
     assert navigate.key(FLOW, "", "", "1", 0, 0, never) == Step("node", "1")

@@ -45,11 +45,13 @@ def test_the_real_flow_is_clean(app: Flask, runner: FlaskCliRunner) -> None:
     code, found, summary = check(runner)
     digest = bundle_of(app).digest
     assert (code, found) == (0, [])
-    counts = "0 errors, 0 warnings — 5 menus, 15 answers, audio for 38 of 38 prompts"
+    n = len(bundle_of(app).prompts)
+    counts = f"0 errors, 0 warnings — 5 menus, 15 answers, audio for {n} of {n} prompts"
     assert summary == f"flows.yaml: {counts} (flow {digest})"
 
 
-def test_a_changed_answer_text_makes_its_audio_stale(files: Path, runner: FlaskCliRunner) -> None:
+def test_a_changed_answer_text_makes_its_audio_stale(app: Flask, files: Path, runner: FlaskCliRunner) -> None:
+    n = len(bundle_of(app).prompts)
     faq = files / "prompts" / "faq.yaml"
     edit(faq, "外部からの不正アクセス", "外部からの悪意ある不正アクセス")
     code, found, summary = check(runner)
@@ -60,7 +62,7 @@ def test_a_changed_answer_text_makes_its_audio_stale(files: Path, runner: FlaskC
     assert found == [("prompts/faq.yaml", line_of(faq, "a1_1:"), 1, "warning", message, SYNTH_STALE)]
     assert code == 0
     assert summary.startswith(
-        "flows.yaml: 0 errors, 1 warning — 5 menus, 15 answers, audio for 37 of 38 prompts"
+        f"flows.yaml: 0 errors, 1 warning — 5 menus, 15 answers, audio for {n - 1} of {n} prompts"
     )
     assert runner.invoke(args=["ivr", "check", "--strict"]).exit_code == 1
 
@@ -133,7 +135,7 @@ def test_menu_length_is_estimated_from_the_text_without_audio(
     assert long == [
         f"menu 's4' lasts ~{len(speech) / 5.9:.1f} s of audio, more than checks.max_menu_seconds (5 s)"
     ]
-    assert "audio for 0 of 38 prompts" in summary
+    assert f"audio for 0 of {len(bundle_of(app).prompts)} prompts" in summary
 
 
 TEMPLATE_FIX = "(テンプレートの {…} は元のとおりに)"
@@ -159,10 +161,10 @@ BROKEN_PROMPTS = [
     ),
     pytest.param(
         "system.yaml",
-        ("受付時間は、{hours}です", "受付時間は、{hours です"),
-        ("closed:", 9),
-        "template 'closed' must contain {hours}; it has an unmatched { or }",
-        f"write {{hours}} as in the original, no other {{…}} {TEMPLATE_FIX}",
+        ('time.hour: "{hour}時"', 'time.hour: "{hour時"'),
+        ("time.hour:", 12),
+        "template 'time.hour' must contain {hour}; it has an unmatched { or }",
+        f"write {{hour}} as in the original, no other {{…}} {TEMPLATE_FIX}",
         id="template-brace",
     ),
     pytest.param(
@@ -229,7 +231,7 @@ def test_a_prompt_id_defined_twice(files: Path, runner: FlaskCliRunner) -> None:
     assert code == 1
 
 
-def test_an_unreadable_manifest_is_a_warning(files: Path, runner: FlaskCliRunner) -> None:
+def test_an_unreadable_manifest_is_a_warning(app: Flask, files: Path, runner: FlaskCliRunner) -> None:
     (files / "audio" / "manifest.json").write_text('{"version": 1, "files": ', "utf-8")
     code, found, _ = check(runner)
     assert found[0][:5] == (
@@ -239,7 +241,7 @@ def test_an_unreadable_manifest_is_a_warning(files: Path, runner: FlaskCliRunner
         "warning",
         "the audio manifest cannot be read (Expecting value: line 1 column 25 (char 24))",
     )
-    assert len(found) == 1 + 38  # and every prompt is then without audio
+    assert len(found) == 1 + len(bundle_of(app).prompts)  # and every prompt is then without audio
     assert code == 0
 
 

@@ -80,9 +80,10 @@ def test_mermaid_nodes_and_edges_are_the_flows_menus_and_options(app: Flask, run
         ("hours", "closed", "no", False),
         ("agent", "bye", "completed", False),
         ("agent", "apology", "busy · no-answer · failed · canceled", False),
-        ("anywhere", "final", "2 silences or 3 wrong keys in a row", True),
+        ("anywhere", "final", "in a menu: the 2nd silence or 3rd wrong key in a row", True),
         ("final", "agent", "yes", False),
         ("final", "closed_bye", "no", False),
+        ("anywhere", "done", "silence after an answer", True),
     }
     assert nodes["hours"] == "open now?<br/>平日9:00から17:00まで"
     assert nodes["agent"] == (

@@ -89,28 +89,45 @@ def test_a_busy_agent_leads_back_to_the_menu(runner: FlaskCliRunner) -> None:
     ]
 
 
-def test_out_of_hours_the_agent_key_reads_the_hours(runner: FlaskCliRunner) -> None:
+NOTICE_NEW_YEAR = (
+    "closed.bank_holiday",
+    "next.intro",
+    "month.1",
+    "date.4",
+    "day.mon",
+    "next.at",
+    "time.0900",
+)
+NOTICE_EVENING = (
+    "closed.after_hours",
+    "next.intro",
+    "month.11",
+    "date.26",
+    "day.thu",
+    "next.at",
+    "time.0900",
+)
+
+
+def test_out_of_hours_the_agent_key_says_why_and_when_it_opens(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--keys", "0", "--at", BANK_HOLIDAY)
     assert code == 0
     assert lines[0].endswith("at Thu 2026-12-31 10:00 Asia/Tokyo: closed (bank_holiday)")
-    assert heard_ids(lines) == ["greeting", "menu.main", "closed", "menu.main"]
+    assert heard_ids(lines) == ["greeting", "menu.main", *NOTICE_NEW_YEAR, "next.end", "menu.main"]
     assert not any(line.startswith("  dial") for line in lines)
-    closed = next(m for m in map(HEARD.match, lines) if m and m[2] == "closed")
-    assert "受付時間は、平日9:00から17:00までです。" in closed[4]
 
 
-def test_silence_out_of_hours_ends_with_the_hours_and_goodbye(runner: FlaskCliRunner) -> None:
-    code, lines = simulate(runner, "--keys", "- _ - 1", "--at", "2026-11-25 20:00")
+def test_silence_out_of_hours_ends_with_the_notice_and_goodbye(runner: FlaskCliRunner) -> None:
+    code, lines = simulate(runner, "--keys", "- _ 1", "--at", "2026-11-25 20:00")
     assert code == 0
     assert heard_ids(lines) == [
         *("greeting", "menu.main"),
         *("no_input", "menu.main.short"),
-        *("no_input", "menu.main.short"),
-        *("closed", "goodbye"),
+        *(*NOTICE_EVENING, "next.end", "goodbye"),
     ]
-    assert lines.count("  (no input: 6 s of silence)") == 3
+    assert lines.count("  (no input: 6 s of silence)") == 2
     assert lines[-2:] == ["  hang up", lines[-1]]  # the call ended before the last key
-    assert lines[-1].startswith("call over: 0 key presses, 8 prompts, ")
+    assert lines[-1].startswith("call over: 0 key presses, 13 prompts, ")
 
 
 def test_keys_typed_at_the_keyboard(runner: FlaskCliRunner) -> None:
@@ -118,7 +135,7 @@ def test_keys_typed_at_the_keyboard(runner: FlaskCliRunner) -> None:
     assert code == 0
     assert heard_ids(lines) == [
         *("greeting", "menu.main", "menu.s1", "a1_2", "after_answer"),
-        *("no_input", "after_answer"),
+        "closing",
     ]
     assert "  x: press 0-9, * or #, Enter alone for no input, q to hang up" in lines
 

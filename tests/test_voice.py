@@ -130,7 +130,7 @@ def test_back_and_main_menu_from_an_answer(
 
 def test_back_at_the_main_menu_is_not_a_key(app: Flask, twilio: Twilio) -> None:
     root = key(twilio, "", "#")
-    assert heard(app, root) == ["invalid_key", "menu.main"]
+    assert heard(app, root) == ["invalid_key", "menu.main.short"]
     assert query(gather_of(root).get("action", "")) == {"p": "", "n": "0", "x": "1"}
 
 
@@ -153,26 +153,50 @@ def test_repeat_replays_the_same_position_and_resets_counters(
     assert query(gather_of(root).get("action", "")) == {"p": path, "n": "0", "x": "0"}
 
 
-@pytest.mark.parametrize("path", ["", "2", "23"], ids=["main", "s2", "a2_3"])
-def test_no_input_reprompts_shorter_then_gives_up_to_the_agent_in_hours(
+# Wednesday 20:00: the day's hours are over; the line opens again on Thursday 26 November at 9:00.
+CLOSED_NOTICE = [
+    "closed.after_hours",
+    "next.intro",
+    "month.11",
+    "date.26",
+    "day.thu",
+    "next.at",
+    "time.0900",
+    "next.end",
+]
+
+
+@pytest.mark.parametrize("path", ["", "2"], ids=["main", "s2"])
+def test_no_input_reprompts_shorter_then_the_second_silence_gives_up_to_the_agent_in_hours(
     app: Flask, twilio: Twilio, path: str
 ) -> None:
-    short = "after_answer" if len(path) == 2 else f"menu.{'main' if not path else 's' + path}.short"
+    assert bundle_of(app).flow.input.max_no_input == 2
     first = key(twilio, path, None, n=0)
-    assert heard(app, first) == ["no_input", short]
+    assert heard(app, first) == ["no_input", f"menu.{'main' if not path else 's' + path}.short"]
     assert query(gather_of(first).get("action", "")) == {"p": path, "n": "1", "x": "0"}
-    second = key(twilio, path, None, n=1)
-    assert query(gather_of(second).get("action", ""))["n"] == "2"
-    final = key(twilio, path, None, n=2)
-    assert [c.tag for c in final] == ["Say", "Dial"] or [c.tag for c in final] == ["Play", "Dial"]
+    final = key(twilio, path, None, n=1)
+    assert [c.tag for c in final] in (["Say", "Dial"], ["Play", "Dial"])
 
 
-def test_no_input_past_the_limit_out_of_hours_reads_hours_and_hangs_up(
+def test_silence_after_an_answer_is_a_closing_line_then_goodbye_not_a_transfer(
+    app: Flask, twilio: Twilio
+) -> None:
+    first = key(twilio, "23", None, n=0)
+    assert heard(app, gather_of(first)) == ["closing"]
+    assert query(gather_of(first).get("action", "")) == {"p": "23", "n": "1", "x": "0"}
+    assert bundle_of(app).prompts["closing"].text == "ほかにご質問がなければ、このままお切りください。"
+    second = key(twilio, "23", None, n=1)
+    assert heard(app, second) == ["goodbye"]
+    assert [c.tag for c in second][-1] == "Hangup"
+    assert second.find("Dial") is None
+
+
+def test_no_input_past_the_limit_out_of_hours_says_why_and_when_then_hangs_up(
     app: Flask, twilio: Twilio, clock: FixedClock
 ) -> None:
     clock.instant = CLOSED_INSTANT
-    root = key(twilio, "1", None, n=2)
-    assert heard(app, root) == ["closed", "goodbye"]
+    root = key(twilio, "1", None, n=1)
+    assert heard(app, root) == [*CLOSED_NOTICE, "goodbye"]
     assert root[-1].tag == "Hangup"
 
 
@@ -181,17 +205,18 @@ def test_no_input_past_the_limit_out_of_hours_reads_hours_and_hangs_up(
 )
 def test_invalid_key_says_so_and_repeats_the_menu(app: Flask, twilio: Twilio, digits: str) -> None:
     root = key(twilio, "", digits, x=0)
-    assert heard(app, root) == ["invalid_key", "menu.main"]
+    assert heard(app, root) == ["invalid_key", "menu.main.short"]
     assert query(gather_of(root).get("action", "")) == {"p": "", "n": "0", "x": "1"}
 
 
 def test_invalid_keys_past_the_limit_end_with_hours_when_closed(
     app: Flask, twilio: Twilio, clock: FixedClock
 ) -> None:
-    assert query(gather_of(key(twilio, "4", "8", x=2)).get("action", ""))["x"] == "3"
+    assert bundle_of(app).flow.input.max_invalid == 3
+    assert query(gather_of(key(twilio, "4", "8", x=1)).get("action", ""))["x"] == "2"
     clock.instant = CLOSED_INSTANT
-    root = key(twilio, "4", "8", x=3)
-    assert heard(app, root) == ["closed", "goodbye"]
+    root = key(twilio, "4", "8", x=2)
+    assert heard(app, root) == [*CLOSED_NOTICE, "goodbye"]
     assert [c.tag for c in root][-1] == "Hangup"
 
 
@@ -209,14 +234,33 @@ def test_agent_key_out_of_hours_reads_hours_then_the_same_menu(
 ) -> None:
     clock.instant = CLOSED_INSTANT
     root = key(twilio, "3", "0")
-    assert heard(app, gather_of(root)) == ["closed", "menu.s3"]
+    assert heard(app, gather_of(root)) == [*CLOSED_NOTICE, "menu.s3"]
     assert query(gather_of(root).get("action", ""))["p"] == "3"
 
 
-def test_closed_prompt_reads_the_opening_hours_from_the_flow(app: Flask) -> None:
-    bundle = bundle_of(app)
-    assert "平日9:00から17:00まで" in bundle.prompts["closed"].text
-    assert "平日9時から17時まで" in bundle.prompts["closed"].speech
+def test_the_closed_notice_is_spoken_from_its_pieces(app: Flask, twilio: Twilio, clock: FixedClock) -> None:
+    clock.instant = CLOSED_INSTANT
+    prompts = bundle_of(app).prompts
+    spoken = "".join(prompts[p].text for p in CLOSED_NOTICE)
+    assert spoken == "本日の受付は終了いたしました。次の受付は、11月26日木曜日の9時からです。"
+
+
+def test_short_reprompts_name_the_agent_key_first(app: Flask) -> None:
+    prompts = bundle_of(app).prompts
+    for prompt_id in [f"menu.{m}.short" for m in bundle_of(app).flow.menus] + ["after_answer.short"]:
+        assert prompts[prompt_id].text.startswith("担当者におつなぎするには0を"), prompt_id
+
+
+def test_a_failed_transfer_after_an_answer_offers_the_choices_not_the_answer_again(
+    app: Flask, twilio: Twilio
+) -> None:
+    root = parse(twilio.post("/voice/agent/done?p=23", DialCallStatus="busy"))
+    assert heard(app, gather_of(root)) == ["agent_busy", "after_answer"]
+    assert query(gather_of(root).get("action", "")) == {"p": "23", "n": "0", "x": "0"}
+
+
+def test_a_wrong_key_after_an_answer_offers_the_choices_agent_first(app: Flask, twilio: Twilio) -> None:
+    assert heard(app, gather_of(key(twilio, "23", "5"))) == ["invalid_key", "after_answer.short"]
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ivr.flow.calendar import CalendarStatus
+from ivr.call.hours import Availability
 from ivr.flow.model import MAX_PATH, Flow
 
-Reason = Literal["", "no_input", "invalid", "closed", "emergency", "busy", "no-answer", "failed", "canceled"]
-Closed = Literal["closed", "emergency"]
+Reason = Literal["", "no_input", "invalid", "closing", "closed", "busy", "no-answer", "failed", "canceled"]
 MAX_COUNT = 9  # miss counters beyond this are not told apart (and keep URLs and the memo small)
 DIAL_OUTCOMES: dict[str, Reason] = {
     "busy": "busy",
@@ -29,6 +28,7 @@ class Step:
     reason: Reason = ""
     no_input: int = 0
     invalid: int = 0
+    notice: tuple[str, ...] = ()  # when closed: the prompts saying why and when the line opens next
     # what the call log records about this step (event name and its fields), when anything
     event: str = ""
     fields: dict[str, str] = field(default_factory=dict)
@@ -48,23 +48,20 @@ def resolve(flow: Flow, path: str) -> str:
     return path[:MAX_PATH]
 
 
-def closed_reason(status: CalendarStatus) -> Closed:
-    """Which closed message applies: the emergency closure's own, or the hours."""
-    return "emergency" if status.reason == "emergency" else "closed"
-
-
-def agent_or_hours(path: str, status: CalendarStatus) -> Step:
-    """A person in hours; otherwise the hours read out, then the same menu."""
-    if status.open:
+def agent_or_hours(path: str, now: Availability) -> Step:
+    """A person in hours; otherwise why the line is closed and when it opens, then the same menu."""
+    if now.open:
         return Step("agent", path, event="agent")
-    return Step("node", path, closed_reason(status), event="agent-closed", fields={"reason": status.reason})
+    return Step(
+        "node", path, "closed", notice=now.notice, event="agent-closed", fields={"reason": now.reason}
+    )
 
 
-def final(path: str, status: CalendarStatus, event: str) -> Step:
-    """After too many misses: a person in hours, else the hours and goodbye."""
-    if status.open:
+def final(path: str, now: Availability, event: str) -> Step:
+    """After too many misses in a menu: a person in hours, else the closed notice and goodbye."""
+    if now.open:
         return Step("agent", path, event=event)
-    return Step("goodbye", path, closed_reason(status), event=event)
+    return Step("goodbye", path, "closed", notice=now.notice, event=event)
 
 
 def key(
@@ -74,20 +71,24 @@ def key(
     digits: str,
     no_input: int,
     invalid: int,
-    status: Callable[[], CalendarStatus],
+    hours: Callable[[], Availability],
 ) -> Step:
     """The step after a Gather at `path` (resolved; `heard` as the URL carried it) got `digits` or none.
 
-    `status` is asked only when the step depends on the hours (it costs a calendar lookup).
+    `hours` is asked only when the step depends on them (it costs a calendar lookup).
     """
     keys = flow.keys
     _, answer = flow.walk(path)
     if not digits:
-        if no_input + 1 > flow.input.max_no_input:
-            return final(path, status(), "no-input-final")
+        if answer is not None:  # silence after an answer: the caller is done, not lost
+            if no_input == 0:
+                return Step("node", path, "closing", 1, invalid)
+            return Step("goodbye", path, event="done")
+        if no_input + 1 >= flow.input.max_no_input:
+            return final(path, hours(), "no-input-final")
         return Step("node", path, "no_input", no_input + 1, invalid)
     if digits == keys.agent:
-        return agent_or_hours(path, status())
+        return agent_or_hours(path, hours())
     if digits == keys.repeat or path != heard:
         # the menu the caller heard was edited away: the key meant something there, not here,
         # so play the menu that survives instead of guessing
@@ -98,8 +99,8 @@ def key(
         return Step("node", "")
     if answer is None and len(digits) == 1 and flow.walk(path)[0][-1].option(digits) is not None:
         return Step("node", path + digits)
-    if invalid + 1 > flow.input.max_invalid:
-        return final(path, status(), "invalid-final")
+    if invalid + 1 >= flow.input.max_invalid:
+        return final(path, hours(), "invalid-final")
     return Step("node", path, "invalid", no_input, invalid + 1)
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from ivr.call.navigate import Closed, Reason, Step
+from ivr.call.navigate import Reason, Step
 from ivr.flow.bundle import Bundle
 
 # What is played before the menu or answer, by reason.
@@ -85,14 +84,20 @@ class Renderer:
         response.redirect(action, method="POST")
         return response
 
-    def _node_prompts(self, path: str, reason: str) -> tuple[str, ...]:
+    def _node_prompts(self, path: str, reason: str, notice: tuple[str, ...]) -> tuple[str, ...]:
         menus, answer = self.flow.walk(path)
+        before = notice if reason == "closed" else PREFIX.get(reason, ())
         if answer is not None and answer.answer is not None:
-            if reason == "no_input":  # the answer was heard; re-offer only the choices after it
-                return ("no_input", "after_answer")
-            return (*PREFIX.get(reason, ()), answer.answer, "after_answer")
+            if reason == "closing":
+                return ("closing",)
+            if reason == "invalid":
+                return ("invalid_key", "after_answer.short")
+            # the answer was heard: after anything else (a failed transfer, the hours), only the choices
+            return (answer.answer, "after_answer") if not before else (*before, "after_answer")
         menu = f"menu.{menus[-1].id}"
-        return ("no_input", f"{menu}.short") if reason == "no_input" else (*PREFIX.get(reason, ()), menu)
+        if reason in ("no_input", "invalid"):  # short re-prompts: a person (0) first, then the options
+            return (*before, f"{menu}.short")
+        return (*before, menu)
 
     def welcome(self) -> str:
         """A new call: announcement, greeting, start menu."""
@@ -100,16 +105,21 @@ class Renderer:
         ids = (*ids, self.flow.greeting, f"menu.{self.flow.start}")
         return self._memo(("welcome",), lambda: self._gather("", ids, 0, 0))
 
-    def node(self, path: str, reason: Reason = "", no_input: int = 0, invalid: int = 0) -> str:
-        """The menu or answer at a key path, after what the reason calls for."""
+    def node(
+        self,
+        path: str,
+        reason: Reason = "",
+        no_input: int = 0,
+        invalid: int = 0,
+        notice: tuple[str, ...] = (),
+    ) -> str:
+        """The menu or answer at a key path, after what the reason calls for (the closed notice)."""
 
         def build() -> VoiceResponse:
-            prompts = self._node_prompts(path, reason)
-            if reason in ("closed", "emergency"):
-                prompts = ("closed" if reason == "closed" else self.flow.emergency_prompt, *prompts)
+            prompts = self._node_prompts(path, reason, notice)
             return self._gather(path, prompts, no_input, invalid)
 
-        return self._memo(("node", path, reason, no_input, invalid), build)
+        return self._memo(("node", path, reason, no_input, invalid, notice), build)
 
     def agent(self, path: str) -> str:
         """Put the caller through; busy, no answer and failure come back to /voice/agent/done."""
@@ -133,27 +143,25 @@ class Renderer:
 
         return self._memo(("agent", path), build)
 
-    def goodbye(self, reason: Closed | Literal[""] = "") -> str:
-        """End the call politely, after the hours when closed."""
+    def goodbye(self, notice: tuple[str, ...] = ()) -> str:
+        """End the call politely, after the closed notice when there is one."""
 
         def build() -> VoiceResponse:
             response = VoiceResponse()
-            if reason:
-                self._speak(response, "closed" if reason == "closed" else self.flow.emergency_prompt)
-            self._speak(response, "goodbye")
+            for prompt_id in (*notice, "goodbye"):
+                self._speak(response, prompt_id)
             response.hangup()
             return response
 
-        return self._memo(("goodbye", reason), build)
+        return self._memo(("goodbye", notice), build)
 
     def step(self, step: Step) -> str:
         """The TwiML of a navigation step."""
         if step.kind == "agent":
             return self.agent(step.path)
         if step.kind == "goodbye":
-            closed: Closed | Literal[""] = "closed" if step.reason == "closed" else ""
-            return self.goodbye("emergency" if step.reason == "emergency" else closed)
-        return self.node(step.path, step.reason, step.no_input, step.invalid)
+            return self.goodbye(step.notice)
+        return self.node(step.path, step.reason, step.no_input, step.invalid, step.notice)
 
     def fallback(self) -> str:
         """Static apology; <Say> only, so it works when audio cannot be fetched."""

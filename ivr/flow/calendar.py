@@ -90,6 +90,11 @@ class BusinessCalendar:
         """Return the opening hours on a local date, or None when closed all day."""
         return self._day_rule(day)[0]
 
+    def opening_times(self) -> list[datetime.time]:
+        """Every time of day the line opens at, in the weekly hours or on an extra open day, sorted."""
+        hours = [*self.weekly.values(), *self.open_dates.values()]
+        return sorted({h.open for h in hours if h is not None})
+
     def next_opening(self, at: datetime.datetime) -> datetime.datetime | None:
         """Return the first instant >= at when open (in self.timezone), or None within 60 days."""
         local = self._localize(at)

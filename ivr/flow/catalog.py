@@ -20,8 +20,42 @@ SYSTEM = (
     "agent_failed",
     "agent_canceled",
     "goodbye",
+    "closing",
     "fallback",
 )
+
+
+# The piece that says why the line is closed now, by the calendar's reason (the emergency closure
+# has its own prompt in flows.yaml instead).
+CLOSED_PIECES = {
+    "before_hours": "closed.before_hours",
+    "after_hours": "closed.after_hours",
+    "weekend_or_closed_day": "closed.weekly",
+    "national_holiday": "closed.national_holiday",
+    "bank_holiday": "closed.bank_holiday",
+    "ops_closed": "closed.ops_closed",
+}
+NEXT_PIECES = ("next.intro", "next.today", "next.at", "next.end", "next.unknown")
+
+
+def month_id(month: int) -> str:
+    """The prompt id of a month's name (12月)."""
+    return f"month.{month}"
+
+
+def date_id(day: int) -> str:
+    """The prompt id of a day of the month (1日)."""
+    return f"date.{day}"
+
+
+def weekday_id(weekday: int) -> str:
+    """The prompt id of a weekday's name (月曜日), Monday = 0."""
+    return f"day.{DAYS[weekday]}"
+
+
+def time_id(t: dt.time) -> str:
+    """The prompt id of a time of day (9時), e.g. time.0900."""
+    return f"time.{t.hour:02d}{t.minute:02d}"
 
 
 @dataclass(frozen=True)
@@ -86,9 +120,20 @@ class Composer:
         names = ["repeat", "agent"] if menu.id == self.flow.start else ["repeat", "back", "agent"]
         return self.intro(menu) + self.options(menu) + self.global_keys(names)
 
-    def after_answer(self) -> str:
-        """What follows every answer: again, other questions, main menu, agent."""
-        return self.global_keys(["repeat_answer", "back_answer", "main_menu", "agent"])
+    def short_menu(self, menu: Menu) -> str:
+        """The re-prompt after silence or a wrong key: a person (0) first, then the options."""
+        return self.global_keys(["agent"]) + self.options(menu)
+
+    def after_answer(self, *, agent_first: bool = False) -> str:
+        """What follows every answer: again, other questions, main menu, agent (first in the re-prompt)."""
+        names = ["repeat_answer", "back_answer", "main_menu"]
+        return self.global_keys(["agent", *names] if agent_first else [*names, "agent"])
+
+    def time_of_day(self, t: dt.time) -> str:
+        """A time of day in words: 9時, 9時30分."""
+        if t.minute:
+            return self.get("time.hour_minute").format(hour=t.hour, minute=t.minute)
+        return self.get("time.hour").format(hour=t.hour)
 
     def hours(self, calendar: BusinessCalendar) -> str:
         """The weekly opening hours in words, e.g. '平日9:00から17:00まで'."""
@@ -120,12 +165,23 @@ def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]
     written[flow.greeting] = c.get(flow.greeting)
     for menu in flow.menus.values():
         written[f"menu.{menu.id}"] = c.menu(menu)
-        written[f"menu.{menu.id}.short"] = c.options(menu)
+        written[f"menu.{menu.id}.short"] = c.short_menu(menu)
         for option in menu.options:
             if option.answer:
                 written[option.answer] = c.get(option.answer)
     written["after_answer"] = c.after_answer()
-    written["closed"] = c.get("closed").format(hours=c.hours(flow.calendar))
+    written["after_answer.short"] = c.after_answer(agent_first=True)
+    # the pieces of the closed notice (call/hours.py puts them together at the time of the call)
+    for piece in (*CLOSED_PIECES.values(), *NEXT_PIECES):
+        written[piece] = c.get(piece)
+    for month in range(1, 13):
+        written[month_id(month)] = c.get(month_id(month))
+    for day in range(1, 32):
+        written[date_id(day)] = c.get(date_id(day))
+    for weekday in range(7):
+        written[weekday_id(weekday)] = c.get(weekday_id(weekday))
+    for opening in flow.calendar.opening_times():
+        written[time_id(opening)] = c.time_of_day(opening)
     written[flow.emergency_prompt] = c.get(flow.emergency_prompt)
     for prompt_id in SYSTEM:
         written[prompt_id] = c.get(prompt_id)

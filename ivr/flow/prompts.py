@@ -19,7 +19,8 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "compose.question.item": frozenset({"label", "key"}),
     **{f"compose.{name}": _KEY for name in ("repeat", "back", "agent", "main_menu")},
     **{f"compose.{name}_answer": _KEY for name in ("repeat", "back")},
-    "closed": frozenset({"hours"}),
+    "time.hour": frozenset({"hour"}),
+    "time.hour_minute": frozenset({"hour", "minute"}),
     "hours.weekdays": frozenset({"open", "close"}),
     "hours.day": frozenset({"day", "open", "close"}),
 }
@@ -108,7 +109,9 @@ def _texts(doc: yamlpos.Document, result: PromptTexts) -> None:
 
 def _template(doc: yamlpos.Document, prompt_id: str, text: str) -> None:
     """A template keeps exactly its {fields}: an unknown one would fail every call, a lost {key} the menu."""
-    wanted = TEMPLATES.get(prompt_id, frozenset() if prompt_id.startswith(("compose.", "hours.")) else None)
+    wanted = TEMPLATES.get(
+        prompt_id, frozenset() if prompt_id.startswith(("compose.", "hours.", "time.")) else None
+    )
     if wanted is None:
         return
     try:

@@ -38,6 +38,10 @@ def node_id(kind: str, name: str) -> str:
     return f"{kind}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
 
 
+def _nth(n: int) -> str:
+    return f"{n}{'st' if n == 1 else 'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
+
+
 def _short(text: str, limit: int = 24) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -63,7 +67,7 @@ def build(bundle: Bundle, texts: PromptTexts) -> tuple[list[Node], list[Edge]]:
         lines = (f"{answer}: {_short(question)}", f"answer {length[answer]}")
         nodes.append(Node(node_id("answer", answer), lines, "answer"))
     keys, agent, cal = flow.keys, flow.agent, flow.calendar
-    closed = flow.emergency_prompt if cal.emergency_closure else "closed"
+    closed = flow.emergency_prompt if cal.emergency_closure else "closed: why now, when it opens next"
     is_open = "open now? (emergency closure: never)" if cal.emergency_closure else "open now?"
     everywhere = (
         f"every menu: {keys.repeat} repeat · {keys.back} back · {keys.agent} agent",
@@ -79,13 +83,15 @@ def build(bundle: Bundle, texts: PromptTexts) -> tuple[list[Node], list[Edge]]:
         Node("anywhere", everywhere, "keys"),
         Node("hours", (is_open, c.hours(cal)), "decision"),
         Node("agent", dial, "dial"),
-        Node("closed", (f"{closed}: hours read out {length[closed]}", "then the same menu"), "step"),
+        Node("closed", (closed, "then the same menu"), "step"),
         Node("apology", ("apology, then the same menu",), "step"),
         Node("bye", (f"{goodbye}, hang up",), "step"),
         Node("final", (is_open,), "decision"),
-        Node("closed_bye", (f"{closed} {length[closed]} + {goodbye}", "hang up"), "step"),
+        Node("closed_bye", (f"{closed} + {goodbye}", "hang up"), "step"),
+        Node("done", (f"closing {length['closing']}, silence again: {goodbye}", "hang up"), "step"),
     ]
-    misses = f"{flow.input.max_no_input} silences or {flow.input.max_invalid} wrong keys in a row"
+    silences, wrong = flow.input.max_no_input, flow.input.max_invalid
+    misses = f"in a menu: the {_nth(silences)} silence or {_nth(wrong)} wrong key in a row"
     edges += [
         Edge("anywhere", "hours", keys.agent, dotted=True),
         Edge("hours", "agent", "yes"),
@@ -95,5 +101,6 @@ def build(bundle: Bundle, texts: PromptTexts) -> tuple[list[Node], list[Edge]]:
         Edge("anywhere", "final", misses, dotted=True),
         Edge("final", "agent", "yes"),
         Edge("final", "closed_bye", "no"),
+        Edge("anywhere", "done", "silence after an answer", dotted=True),
     ]
     return nodes, edges

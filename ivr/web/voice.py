@@ -57,7 +57,7 @@ def key(loaded: Loaded) -> Response:
         digits,
         count("n"),
         count("x"),
-        lambda: webhook.status(loaded),
+        lambda: webhook.hours(loaded),
     )
     return answer(loaded, step)
 
@@ -67,7 +67,7 @@ def key(loaded: Loaded) -> Response:
 def agent(loaded: Loaded) -> Response:
     """Put the caller through to a person in hours; otherwise read the hours and return to the menu."""
     path = position(loaded)
-    return answer(loaded, navigate.agent_or_hours(path, webhook.status(loaded)))
+    return answer(loaded, navigate.agent_or_hours(path, webhook.hours(loaded)))
 
 
 @bp.post("/agent/done")
@@ -117,7 +117,7 @@ def warm(app: Flask) -> None:
         loaded = get_state().loaded
         try:
             if loaded is not None:
-                webhook.status(loaded)
+                webhook.hours(loaded)
         except Exception:  # only a head start: the start must not fail where a call would not
             log.exception("building the holiday table at start failed; the first call will try again")
 

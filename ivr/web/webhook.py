@@ -9,9 +9,9 @@ from collections.abc import Callable
 from flask import Response, request
 
 from ivr import clock
+from ivr.call.hours import Availability, availability
 from ivr.call.navigate import MAX_COUNT, resolve
 from ivr.call.render import minimal_fallback
-from ivr.flow.calendar import CalendarStatus
 from ivr.flow.model import MAX_PATH
 from ivr.privacy import mask_number
 from ivr.state import Loaded, get_state
@@ -54,9 +54,9 @@ def position(current: Loaded) -> str:
     return resolve(current.bundle.flow, raw_position())
 
 
-def status(current: Loaded) -> CalendarStatus:
-    """Open or closed right now, and why."""
-    return current.bundle.flow.calendar.status(clock.now())
+def hours(current: Loaded) -> Availability:
+    """Open or closed right now; when closed, why and when the line opens next."""
+    return availability(current.bundle.flow, clock.now())
 
 
 def note(event: str, **fields: object) -> None:
