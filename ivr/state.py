@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,15 +76,40 @@ class FlowState:
 
     def current(self) -> Loaded | None:
         """The flow to answer with, after a reload if the files changed since the last look."""
-        now = self._monotonic()
-        if now - self._checked >= self.interval and self._lock.acquire(blocking=False):
-            try:
-                self._checked = now
-                if self._files_stamp() != self._stamp:
-                    self._reload()
-            finally:
-                self._lock.release()
+        if self._monotonic() - self._checked >= self.interval:
+            self.poll(blocking=False)
         return self.loaded
+
+    def poll(self, *, blocking: bool = True) -> None:
+        """Look at the files' stamps now and reload when they changed (at most one look at a time)."""
+        if not self._lock.acquire(blocking=blocking):
+            return
+        try:
+            self._checked = self._monotonic()
+            if self._files_stamp() != self._stamp:
+                self._reload()
+        finally:
+            self._lock.release()
+
+    def watch(self) -> threading.Thread:
+        """Poll every interval from a daemon thread, so a worker that serves no request converges too.
+
+        The thread holds the state weakly and ends when the state is gone (tests build many apps).
+        """
+        ref, interval = weakref.ref(self), self.interval
+
+        def run() -> None:
+            while (state := ref()) is not None:
+                try:
+                    state.poll()
+                except Exception:  # a reload never raises, but the watcher must outlive anything
+                    log.exception("looking at the ops files failed; trying again in %s s", interval)
+                del state
+                time.sleep(interval)
+
+        thread = threading.Thread(target=run, name="ivr-flow-watch", daemon=True)
+        thread.start()
+        return thread
 
     def _reload(self) -> None:
         try:
@@ -112,6 +138,8 @@ def init_app(app: Flask, *, strict: bool) -> None:
             raise
         log.error("the flow has errors (run `flask --app app ivr check`):\n%s", exc)
     app.extensions["ivr.state"] = state
+    if strict and state.interval > 0:  # serving: every worker follows edits, whether or not it is called
+        state.watch()
 
 
 def state_of(app: Flask) -> FlowState:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from flask.testing import FlaskClient
 from helpers import BASE, FixedClock, bundle_of, heard, make_app, parse, query, twilio_for
 from ivr.call.render import Urls
 from ivr.flow.bundle import Sources
-from ivr.state import FlowState
+from ivr.state import FlowState, state_of
 from ivr.testing import Twilio
 
 OLD_LABEL = 's1: "情報漏えいの詳細に関するご質問"'
@@ -79,6 +82,7 @@ def test_good_edit_then_broken_edit_then_fix(
     ]
 
     edit(flows, '"2": {label: s2, menu: s9}', '"2": {label: s2, menu: s2}')
+    main_menu_said(twilio)  # a call makes this worker look (the watcher is off in tests with interval 0)
     fixed = health(client)
     assert fixed["last_reload_error"] is None
     assert fixed["flow"] == edited["flow"]  # the same files again: the same hash
@@ -89,6 +93,44 @@ def test_each_worker_reloads_by_itself(files: Path, clock: FixedClock) -> None:
     edit(files / "prompts" / "faq.yaml", OLD_LABEL, NEW_LABEL)
     for worker in workers:
         assert "情報漏えいの詳しい内容に関するご質問については、1を" in main_menu_said(worker)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> float:
+    """Seconds until the condition held; fails after `seconds`."""
+    began = time.monotonic()
+    while not condition():
+        assert time.monotonic() - began < seconds, "no convergence in time"
+        time.sleep(0.02)
+    return time.monotonic() - began
+
+
+def test_idle_workers_converge_on_the_newest_valid_flow(files: Path, clock: FixedClock) -> None:
+    interval = 0.3
+    workers = [make_app(files, clock, IVR_RELOAD_INTERVAL_S=interval) for _ in range(3)]
+    states = [state_of(w) for w in workers]
+
+    def digests() -> set[str]:
+        return {s.loaded.bundle.digest for s in states if s.loaded}
+
+    first = digests()
+    edit(files / "prompts" / "faq.yaml", OLD_LABEL, NEW_LABEL)  # valid: every worker takes it, unasked
+    wait_for(lambda: len(digests()) == 1 and digests() != first, interval + 1)
+    valid = digests()
+    flows = files / "flows.yaml"
+    edit(flows, "timeout_s: 6 ", "timeout_s: 7 ")  # valid again
+    wait_for(lambda: len(digests()) == 1 and digests() != valid, interval + 1)
+    newest = digests()
+    edit(flows, '"2": {label: s2, menu: s2}', '"2": {label: s2, menu: s9}')  # broken
+    wait_for(lambda: all(s.last_error for s in states), interval + 1)
+    assert digests() == newest
+    assert all(s.loaded and s.loaded.bundle.flow.input.timeout_s == 7 for s in states)
+
+
+def test_the_watcher_ends_with_its_app(files: Path, clock: FixedClock) -> None:
+    thread = state_of(make_app(files, clock, IVR_RELOAD_INTERVAL_S=0.05)).watch()
+    gc.collect()
+    thread.join(timeout=2)
+    assert not thread.is_alive()
 
 
 def test_reload_looks_at_the_files_at_most_once_per_interval(files: Path) -> None:
@@ -128,6 +170,7 @@ def test_an_unforeseen_failure_keeps_the_last_good_flow(
             "— undo the last edit, then run `flask --app app ivr check`"
         ]
     edit(files / "prompts" / "faq.yaml", NEW_LABEL, OLD_LABEL)
+    twilio.post("/voice")
     assert health(client)["last_reload_error"] is None
 
 

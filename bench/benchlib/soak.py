@@ -109,6 +109,58 @@ def growth(start: dict[int, int], end: dict[int, int]) -> dict[int, float]:
     return {pid: end[pid] / start[pid] - 1 for pid in start if pid in end and start[pid]}
 
 
+def worker_flows(server: Server, tries: int = 60) -> dict[int, str]:
+    """Each worker's flow digest as its /healthz says (a new connection each: spread over the workers)."""
+    seen: dict[int, str] = {}
+    for _ in range(tries):
+        status, body = http_get(server.url + "/healthz")
+        data = json.loads(body) if status == 200 else {}
+        if "worker" in data:
+            seen[int(data["worker"])] = str(data.get("flow"))
+    return seen
+
+
+@dataclass
+class Convergence:
+    """Idle workers after a good edit then a broken one: every one on the good edit's flow, and how soon."""
+
+    expected: str
+    seen: dict[int, str]
+    workers: list[int]
+    seconds: float
+
+    def failure(self) -> str:
+        """What went wrong, or an empty string."""
+        if set(self.seen) != set(self.workers):
+            return f"convergence: /healthz reached workers {sorted(self.seen)} of {sorted(self.workers)}"
+        off = {pid: flow for pid, flow in self.seen.items() if flow != self.expected}
+        return f"convergence: workers {off} are not on the newest valid flow {self.expected}" if off else ""
+
+
+def converge(server: Server, files: Path, interval: float) -> Convergence:
+    """With no traffic: a good edit, a broken one right after; each worker must end on the good one."""
+    path = files / "flows.yaml"
+    original = path.read_text("utf-8")
+    good = original.replace("timeout_s: 6 ", "timeout_s: 9 ", 1)
+    path.write_text(good, "utf-8")
+    expected = digest_of(files)
+    began = time.monotonic()
+    time.sleep(interval + 0.5)  # long enough for a watcher to see it, far too short for traffic to matter
+    path.write_text(good.replace("menu: s2}", "menu: s9}", 1), "utf-8")
+    time.sleep(interval + 1)  # the issue's bound: the reload interval + 1 s
+    seen = worker_flows(server)
+    seconds = time.monotonic() - began
+    path.write_text(original, "utf-8")
+    return Convergence(expected, seen, server.workers(), seconds)
+
+
+def digest_of(files: Path) -> str:
+    """The digest a worker reports for these ops files (the same loader as the service)."""
+    from ivr.flow.bundle import Sources, load
+
+    return load(Sources(files / "flows.yaml", files / "prompts", files / "audio")).digest
+
+
 def settle_after_restore(server: Server, expected_flow: str, interval: float) -> tuple[int, set[str]]:
     """After the original flows.yaml is back: every worker serves it, with no reload error left."""
     time.sleep(interval * 2 + 1)
@@ -134,6 +186,7 @@ class Soak:
     timeline: list[tuple[int, dict[int, int]]]
     restore_errors: int
     strays: set[str]
+    convergence: Convergence
     maps: dict[int, list[str]]
     log: str
     foreign_cpu: float
@@ -190,6 +243,7 @@ def soak(service: Server, files: Path, out: Path, args: argparse.Namespace) -> S
     signed_run, forged_run = wrk.finish("signed", processes[0], 30), wrk.finish("forged", processes[1], 30)
     foreign_cpu = foreign.share()
     end_memory = service.memory()
+    convergence = converge(service, files, RELOAD_INTERVAL_S)
     restore_errors, strays = settle_after_restore(service, expected_flow, RELOAD_INTERVAL_S)
     maps = {pid: mapped_engine_libraries(pid) for pid in service.workers()}
     return Soak(
@@ -202,6 +256,7 @@ def soak(service: Server, files: Path, out: Path, args: argparse.Namespace) -> S
         timeline,
         restore_errors,
         strays,
+        convergence,
         maps,
         service.log.read_text("utf-8", errors="replace"),
         foreign_cpu,
@@ -233,6 +288,12 @@ def report(run: Soak, args: argparse.Namespace) -> list[str]:
         f" {log.count('flow reloaded')} reloads, {log.count('flow edit rejected')} rejections,"
         f" {log.count('Traceback')} tracebacks"
     )
+    conv = run.convergence
+    print(
+        f"convergence (idle, good edit then broken): {len(conv.seen)} of {len(conv.workers)} workers on"
+        f" {set(conv.seen.values())}, expected {conv.expected},"
+        f" checked {conv.seconds:.1f} s after the good edit"
+    )
     print(f"other processes took {run.foreign_cpu:.0%} of the CPUs meanwhile (shared machine: see README)")
     grew = growth(run.start_memory, run.end_memory)
     print("worker RSS:")
@@ -259,6 +320,8 @@ def report(run: Soak, args: argparse.Namespace) -> list[str]:
         )
     if run.restore_errors or run.strays:
         failures.append(f"after restoring flows.yaml: {run.restore_errors} reload errors, flows {run.strays}")
+    if run.convergence.failure():
+        failures.append(run.convergence.failure())
     if any(run.maps.values()):
         failures.append(f"TTS libraries mapped in workers: {run.maps}")
     return failures
@@ -293,6 +356,7 @@ def main(argv: list[str]) -> int:
         "edits": run.editor.done,
         "rss_kib": {"start": run.start_memory, "end": run.end_memory, "timeline": run.timeline},
         "foreign_cpu": run.foreign_cpu,
+        "convergence": {"expected": run.convergence.expected, "workers": run.convergence.seen},
         "failures": failures,
     }
     return conclude(out, summary, failures)

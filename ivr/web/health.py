@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, Flask, Response, jsonify
 
 from ivr.state import get_state
@@ -13,9 +15,12 @@ bp = Blueprint("health", __name__)
 def healthz() -> tuple[Response, int]:
     """Liveness and what is loaded: flow hash, audio coverage, the last reload error."""
     state = get_state()
-    loaded = state.current()
+    # what this worker serves now, not reloaded by this request: the watcher keeps it current, and
+    # ops and the soak read each worker's convergence here
+    loaded = state.loaded
     body: dict[str, object] = {
         "status": "ok" if loaded else "no flow loaded",
+        "worker": os.getpid(),
         "last_reload_error": [str(p) for p in state.last_error] or None,
     }
     if loaded:
