@@ -8,7 +8,7 @@ from typing import Any
 import click
 from flask import Flask
 
-from ivr import audio, cli, clock, config, errors, health, privacy, security, state, voice
+from ivr import audio, cli, clock, config, errors, health, journal, metrics, privacy, security, state, voice
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -23,6 +23,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     clock.init_app(app)
     security.init_app(app)
     state.init_app(app, strict=strict)
+    journal.init_app(app, serving=strict)
+    metrics.init_app(app)
     voice.init_app(app, serving=strict)
     audio.init_app(app)
     health.init_app(app)

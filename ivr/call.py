@@ -7,7 +7,7 @@ from typing import Literal
 
 from flask import Response, request
 
-from ivr import clock
+from ivr import clock, journal
 from ivr.calendar import CalendarStatus
 from ivr.flow.model import MAX_PATH
 from ivr.privacy import mask_number
@@ -59,3 +59,4 @@ def note(event: str, **fields: object) -> None:
     caller = mask_number(request.form.get("From"))
     extra = " ".join(f"{k}={v}" for k, v in fields.items())
     log.info("%s call=%s from=%s %s", event, request.form.get("CallSid", "-")[:40], caller, extra)
+    journal.record(event, fields)

@@ -11,11 +11,12 @@ ivr = AppGroup("ivr", help="Hotline tools for ops: check, synth, simulate, graph
 
 def init_app(app: Flask) -> None:
     """Register the `ivr` command group."""
-    from ivr.ops import register
+    from ivr.ops import db, register
     from ivr.synth_command import synth
 
     ivr.add_command(synth)
     register(ivr)
+    db.register(ivr)
     app.cli.add_command(ivr)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, jsonify
 
+from ivr import journal
 from ivr.state import get_state
 
 bp = Blueprint("health", __name__)
@@ -17,6 +18,7 @@ def healthz() -> tuple[Response, int]:
     body: dict[str, object] = {
         "status": "ok" if loaded else "no flow loaded",
         "last_reload_error": [str(p) for p in state.last_error] or None,
+        "journal": journal.health(),  # database trouble shows here; the phone line stays up (200)
     }
     if loaded:
         bundle = loaded.bundle

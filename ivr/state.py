@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from ivr import bundle as bundles
+from ivr import metrics
 from ivr.bundle import Bundle, Sources
 from ivr.problems import FlowInvalid, Problem
 from ivr.render import Renderer, Urls
@@ -89,6 +90,7 @@ class FlowState:
         try:
             loaded = self.load()
         except FlowInvalid as exc:
+            metrics.RELOAD_FAILURES.inc()
             log.error(
                 "flow edit rejected; still serving flow %s. Problems:\n%s",
                 self.loaded.bundle.digest if self.loaded else "(none)",

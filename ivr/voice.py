@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr import call
+from ivr import call, journal
 from ivr.render import Reason, Renderer, minimal_fallback
 from ivr.security import protect
 from ivr.state import Loaded, get_state
@@ -48,6 +48,7 @@ def incoming() -> Response:
     if loaded is None:
         return call.twiml(minimal_fallback())
     call.note("incoming")
+    journal.heard(loaded, "")
     return call.twiml(loaded.renderer.welcome())
 
 
@@ -57,6 +58,7 @@ def node() -> Response:
     loaded = call.loaded()
     if loaded is None:
         return call.twiml(minimal_fallback())
+    journal.heard(loaded, call.position(loaded))
     return call.twiml(loaded.renderer.node(call.position(loaded)))
 
 
@@ -82,12 +84,16 @@ def key() -> Response:
     if digits == keys.repeat or path != call.raw_position():
         # the menu the caller heard was edited away: the key meant something there, not here,
         # so play the menu that survives instead of guessing
+        journal.heard(loaded, path)
         return call.twiml(renderer.node(path))
     if digits == keys.back and path:
+        journal.heard(loaded, path[:-1])
         return call.twiml(renderer.node(path[:-1]))
     if answer is not None and digits == keys.main_menu:
+        journal.heard(loaded, "")
         return call.twiml(renderer.node(""))
     if answer is None and len(digits) == 1 and flow.walk(path)[0][-1].option(digits) is not None:
+        journal.heard(loaded, path + digits)
         return call.twiml(renderer.node(path + digits))
     if invalid + 1 > flow.input.max_invalid:
         call.note("invalid-final", p=path)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +16,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from twilio.request_validator import RequestValidator
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
 from ivr import create_app
+from ivr.store import engine as engines
+from ivr.store import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
+NUMBER_KEY = "test-number-key-0123456789abcdef"
 BASE = "https://ivr.example.jp"
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 # A Wednesday at 10:00 in Tokyo: inside business hours.
@@ -59,6 +67,21 @@ def files(tmp_path: Path) -> Path:
     return copy_files(tmp_path)
 
 
+_MIGRATED: list[Path] = []
+
+
+def migrated_sqlite(dest: Path) -> str:
+    """The URL of a SQLite journal at the newest revision in dest (a copy of one migrated per session)."""
+    if not _MIGRATED:
+        template = Path(tempfile.mkdtemp(prefix="ivr-test-db-")) / "journal.db"
+        engine = engines.create(f"sqlite:///{template}")
+        migrate.upgrade(engine)
+        engine.dispose()
+        _MIGRATED.append(template)
+    shutil.copy(_MIGRATED[0], dest / "journal.db")
+    return f"sqlite:///{dest / 'journal.db'}"
+
+
 def make_app(files: Path, clock: FixedClock, **overrides: Any) -> Flask:
     """An app on a copy of the real files, signatures on, with the fixed clock."""
     config: dict[str, Any] = {
@@ -70,7 +93,10 @@ def make_app(files: Path, clock: FixedClock, **overrides: Any) -> Flask:
         "IVR_AUDIO": str(files / "audio"),
         "IVR_CLOCK": clock,
         "IVR_RELOAD_INTERVAL_S": 0.0,
+        "IVR_NUMBER_KEY": NUMBER_KEY,
     }
+    if "DATABASE_URL" not in overrides:
+        config["DATABASE_URL"] = migrated_sqlite(files)
     config.update(overrides)
     # DROP leaves a setting to the environment and the defaults
     return create_app({k: v for k, v in config.items() if v is not DROP})
@@ -152,3 +178,39 @@ def query(url: str) -> dict[str, str]:
     from urllib.parse import parse_qs, urlsplit
 
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def scratch_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database on TEST_DATABASE_URL's server, dropped afterwards."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL server to run this on (.ci/run sets it)")
+    url = make_url(engines.normalize(base))
+    name = f"ivr_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"  # test runs sharing the server never meet
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, and a scratch PostgreSQL database when TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        yield from scratch_postgres()
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    """The empty database, migrated to the newest revision."""
+    engine = engines.create(database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return database_url
