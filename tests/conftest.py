@@ -15,9 +15,9 @@ from xml.etree import ElementTree
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from twilio.request_validator import RequestValidator
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr import create_app
