@@ -40,6 +40,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_ID})
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first: DDL in it, in turns
         before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(_config(connection), "head")
     return before, head()
