@@ -214,8 +214,7 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, objec
         f"({tally.requests / elapsed:.0f} req/s, {args.concurrency} callers at once); "
         f"report: {report['calls']} calls, deflected {report['deflected']}, "
         f"agent {report['agent_requests']}, {sum(report['answers'].values())} answers, "
-        f"hang-ups at {len(report['hangups'])} places: "
-        + ("MATCH" if not failures else "MISMATCH")
+        f"hang-ups at {len(report['hangups'])} places: " + ("MATCH" if not failures else "MISMATCH")
     )
     return {"requests": tally.requests, "seconds": elapsed, "expected": expected, "report": report}, failures
 
