@@ -23,9 +23,12 @@ COPY app.py gunicorn.conf.py flows.yaml ./
 COPY prompts ./prompts
 COPY audio ./audio
 
+# The default journal (SQLite) lives in /app/instance; set DATABASE_URL for PostgreSQL with several replicas.
+RUN mkdir -p /app/instance && chown ivr /app/instance
 USER ivr
 EXPOSE 8080
 ENV IVR_FLOWS=/app/flows.yaml
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)" || exit 1
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:app"]
+# Migrating is idempotent, and replicas starting together take turns (an advisory lock on PostgreSQL).
+CMD ["sh", "-c", "flask --app app ivr db upgrade && exec gunicorn -c gunicorn.conf.py app:app"]

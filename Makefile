@@ -18,6 +18,7 @@ run: $(STAMP)
 	@echo "Hotline on http://$(HOST):$(PORT)  (IVR_DEV=1: signatures NOT checked)"
 	@echo "Try:  curl -s -X POST -d CallSid=CA1 -d From=%2B819012345678 http://$(HOST):$(PORT)/voice"
 	@echo "Or walk the menu in the terminal:  $(BIN)/flask --app app ivr simulate"
+	IVR_DEV=1 $(BIN)/flask --app app ivr db upgrade
 	IVR_DEV=1 PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py -b $(HOST):$(PORT) app:app
 
 lint: $(STAMP)

@@ -2,6 +2,9 @@
 
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8080')}")
 # Webhooks are short and CPU-bound (a signature and a lookup): one process per core, each with threads
@@ -28,3 +31,26 @@ loglevel = "info"
 # No `gunicornc` here; and two servers on one host (bench, a rolling restart) would share its socket path.
 control_socket_disable = True
 forwarded_allow_ips = ""  # never trust X-Forwarded-*: signatures are checked against PUBLIC_BASE_URL
+
+
+def on_starting(server: Any) -> None:
+    """All workers' metrics in one folder (prometheus_client multiprocess mode), emptied at each start."""
+    default = Path(tempfile.gettempdir()) / f"ivr-metrics-{os.getpid()}"
+    folder = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default)))
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker is gone: its live gauges (the journal's buffer depth) stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """A worker stops gracefully: write its buffered journal events first."""
+    from ivr.web.journal import stop_all
+
+    stop_all()

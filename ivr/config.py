@@ -31,6 +31,10 @@ def defaults() -> dict[str, Any]:
         "IVR_CLOCK": None,  # a callable returning an aware datetime; tests inject a fixed one
         # Twilio posts about 1 KB; a body far larger is not Twilio and is refused (413) before it is read
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        "DATABASE_URL": None,  # None: SQLite in the instance folder
+        "IVR_NUMBER_KEY": None,  # HMAC key of the callers' number hash in the journal
+        "IVR_METRICS_TOKEN": None,  # bearer token of GET /metrics; None: no /metrics at all
+        "IVR_RETENTION_DAYS": 90,  # what `ivr purge` deletes by default
     }
 
 
@@ -44,6 +48,9 @@ def from_environment() -> dict[str, Any]:
         "IVR_FLOWS",
         "IVR_PROMPTS",
         "IVR_AUDIO",
+        "DATABASE_URL",
+        "IVR_NUMBER_KEY",
+        "IVR_METRICS_TOKEN",
     ):
         if os.environ.get(name):
             found[name] = os.environ[name]
@@ -51,6 +58,8 @@ def from_environment() -> dict[str, Any]:
         found["IVR_DEV"] = os.environ["IVR_DEV"].strip().lower() in ("1", "true", "yes", "on")
     if os.environ.get("IVR_RELOAD_INTERVAL_S"):
         found["IVR_RELOAD_INTERVAL_S"] = float(os.environ["IVR_RELOAD_INTERVAL_S"])
+    if os.environ.get("IVR_RETENTION_DAYS"):
+        found["IVR_RETENTION_DAYS"] = int(os.environ["IVR_RETENTION_DAYS"])
     return found
 
 
@@ -70,6 +79,14 @@ def init_app(app: Flask, test_config: dict[str, Any] | None, *, strict: bool) ->
             raise ConfigError(
                 "TWILIO_AUTH_TOKEN is not set: set it to the Twilio account's auth token "
                 "(or IVR_DEV=1 for local development without signature checks)"
+            )
+    if not app.config["IVR_NUMBER_KEY"]:
+        if dev:
+            app.config["IVR_NUMBER_KEY"] = "ivr-dev-number-key"  # development only: hashes anyone can redo
+        elif strict:
+            raise ConfigError(
+                "IVR_NUMBER_KEY is not set: set it to a long random secret (e.g. `openssl rand -hex 32`); "
+                "the call journal counts repeat callers by a keyed hash of their number"
             )
     base = app.config["PUBLIC_BASE_URL"]
     if not base:

@@ -39,6 +39,7 @@ class FlowState:
         self.sources, self.urls, self.interval, self._monotonic = sources, urls, interval, monotonic
         self.loaded: Loaded | None = None
         self.last_error: list[Problem] = []
+        self.on_reject: list[Callable[[], None]] = []  # told of each refused edit (the metrics count it)
         self._stamp: Stamp = ()
         self._checked = float("-inf")
         self._lock = threading.Lock()
@@ -115,6 +116,8 @@ class FlowState:
         try:
             loaded = self.load()
         except FlowInvalid as exc:
+            for listener in self.on_reject:
+                listener()
             log.error(
                 "flow edit rejected; still serving flow %s. Problems:\n%s",
                 self.loaded.bundle.digest if self.loaded else "(none)",

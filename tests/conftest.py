@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from helpers import OPEN_INSTANT, FixedClock, copy_files, make_app, twilio_for
+from ivr.store import engine as engines
+from ivr.store import migrate
 from ivr.testing import Twilio
 
 
@@ -46,3 +53,39 @@ def runner(app: Flask) -> FlaskCliRunner:
 def twilio(client: FlaskClient) -> Twilio:
     """A signing Twilio stand-in."""
     return twilio_for(client)
+
+
+def scratch_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database on TEST_DATABASE_URL's server, dropped afterwards."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL server to run this on (.ci/run sets it)")
+    url = make_url(engines.normalize(base))
+    name = f"ivr_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"  # test runs sharing the server never meet
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, and a scratch PostgreSQL database when TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        yield from scratch_postgres()
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    """The empty database, migrated to the newest revision."""
+    engine = engines.create(database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return database_url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,11 +18,14 @@ from ivr import create_app
 from ivr.call.render import Renderer
 from ivr.flow.bundle import Bundle
 from ivr.state import state_of
+from ivr.store import engine as engines
+from ivr.store import migrate
 from ivr.testing import CALL_FORM, Twilio
 from ivr.testing import sign as twilio_sign
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
+NUMBER_KEY = "test-number-key-0123456789abcdef"
 BASE = "https://ivr.example.jp"
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 # A Wednesday at 10:00 in Tokyo: inside business hours.
@@ -48,8 +52,23 @@ def copy_files(dest: Path) -> Path:
     return dest
 
 
+_MIGRATED: list[Path] = []
+
+
+def migrated_sqlite(dest: Path) -> str:
+    """The URL of a SQLite journal at the newest revision in dest (a copy of one migrated per session)."""
+    if not _MIGRATED:
+        template = Path(tempfile.mkdtemp(prefix="ivr-test-db-")) / "journal.db"
+        engine = engines.create(f"sqlite:///{template}")
+        migrate.upgrade(engine)
+        engine.dispose()
+        _MIGRATED.append(template)
+    shutil.copy(_MIGRATED[0], dest / "journal.db")
+    return f"sqlite:///{dest / 'journal.db'}"
+
+
 def make_app(files: Path, clock: FixedClock, *, serving: bool = True, **overrides: Any) -> Flask:
-    """An app on a copy of the real files, signatures on, with the fixed clock."""
+    """An app on a copy of the real files, signatures on, with the fixed clock and its own journal."""
     config: dict[str, Any] = {
         "TESTING": True,
         "TWILIO_AUTH_TOKEN": TOKEN,
@@ -59,7 +78,10 @@ def make_app(files: Path, clock: FixedClock, *, serving: bool = True, **override
         "IVR_AUDIO": str(files / "audio"),
         "IVR_CLOCK": clock,
         "IVR_RELOAD_INTERVAL_S": 0.0,
+        "IVR_NUMBER_KEY": NUMBER_KEY,
     }
+    if "DATABASE_URL" not in overrides:
+        config["DATABASE_URL"] = migrated_sqlite(files)
     config.update(overrides)
     # DROP leaves a setting to the environment and the defaults
     return create_app({k: v for k, v in config.items() if v is not DROP}, serving=serving)

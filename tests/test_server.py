@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from helpers import ROOT, TOKEN, sign
+from helpers import NUMBER_KEY, ROOT, TOKEN, migrated_sqlite, sign
 
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
 
@@ -29,8 +29,11 @@ def free_port() -> int:
 
 def environment(files: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "AUDIO_"))}
+    env.pop("DATABASE_URL", None)
     env.update(
         TWILIO_AUTH_TOKEN=TOKEN,
+        IVR_NUMBER_KEY=NUMBER_KEY,
+        DATABASE_URL=migrated_sqlite(files),
         PUBLIC_BASE_URL="https://ivr.example.jp",
         IVR_FLOWS=str(files / "flows.yaml"),
         IVR_PROMPTS=str(files / "prompts"),

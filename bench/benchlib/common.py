@@ -25,6 +25,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 # What the service is told, and what every signature is computed against (never the loopback URL).
 TOKEN = "bench-auth-token-0123456789abcdef"
+NUMBER_KEY = "bench-number-key-0123456789abcdef"
 BASE = "https://ivr.example.jp"
 # Shared objects whose presence in a worker means a TTS engine (or its transport) was imported.
 ENGINE_LIBRARIES = ("openjtalk", "pyopenjtalk", "grpc", "google", "numpy", "soxr")
@@ -63,17 +64,39 @@ def gunicorn_settings(env: Mapping[str, str]) -> dict[str, object]:
 
 
 def service_env(files: Path, **extra: str) -> dict[str, str]:
-    """The environment of the hotline service on a copy of the ops files, with the bench's token."""
+    """The environment of the hotline service on a copy of the ops files, with the bench's token.
+
+    The journal goes to a SQLite file beside the copy unless `DATABASE_URL` is given; it is migrated here.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "AUDIO_"))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(
         TWILIO_AUTH_TOKEN=TOKEN,
         PUBLIC_BASE_URL=BASE,
         IVR_FLOWS=str(files / "flows.yaml"),
         IVR_PROMPTS=str(files / "prompts"),
         IVR_AUDIO=str(files / "audio"),
+        IVR_NUMBER_KEY=NUMBER_KEY,
+        DATABASE_URL=f"sqlite:///{files / 'journal.db'}",
     )
     env.update(extra)
+    flask(env, "ivr", "db", "upgrade")
     return env
+
+
+def flask(env: Mapping[str, str], *args: str) -> str:
+    """Run `flask --app app …` under the service's environment; its output (exits on failure)."""
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", *args],
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 def rss_kib(pid: int) -> int:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import EnvironBuilder
 
-from benchlib.common import BASE, TOKEN, copy_ops_files
+from benchlib.common import BASE, TOKEN, copy_ops_files, service_env
 from benchlib.traffic import Req, call_form, gather, signed
 
 MIX = [("", "1"), ("1", "2"), ("12", "*"), ("1", "#"), ("", "9"), ("", None), ("1", "0")]
@@ -78,6 +78,7 @@ def main() -> None:
         files = copy_ops_files(Path(tmp))
         os.environ.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE, IVR_FLOWS=str(files / "flows.yaml"))
         os.environ.update(IVR_PROMPTS=str(files / "prompts"), IVR_AUDIO=str(files / "audio"))
+        os.environ.update(service_env(files))  # the journal on, as served
         document = Path(tmp) / "baseline.xml"
         document.write_text("<Response>" + "x" * 420 + "</Response>")
         os.environ["BENCH_BASELINE_TWIML"] = str(document)

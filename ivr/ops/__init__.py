@@ -10,7 +10,7 @@ from flask.cli import AppGroup, ScriptInfo
 @click.group("ivr", cls=AppGroup)
 @click.pass_context
 def commands(ctx: click.Context) -> None:
-    """Hotline tools for ops: check, synth, simulate, graph, paths."""
+    """Hotline tools for ops: check, synth, simulate, graph, paths; db, report, purge."""
     info = ctx.ensure_object(ScriptInfo)
     if info.create_app is None and info._loaded_app is None:
         # Found as a `flask.commands` plugin, before any app was loaded: build the ops app, which
@@ -22,12 +22,13 @@ def commands(ctx: click.Context) -> None:
 
 def _register() -> None:
     from ivr.ops.check import check
+    from ivr.ops.db import db, purge, report
     from ivr.ops.graph import graph
     from ivr.ops.paths import paths
     from ivr.ops.simulate import simulate
     from ivr.ops.synth import synth
 
-    for command in (check, synth, simulate, graph, paths):
+    for command in (check, synth, simulate, graph, paths, db, report, purge):
         commands.add_command(command)
 
 

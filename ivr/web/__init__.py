@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.web import audio_files, fallback, health, signature, voice
+from ivr.web import audio_files, fallback, health, journal, metrics, signature, voice
 
 
 def init_app(app: Flask, *, serving: bool) -> None:
     """Register every route and handler of the web layer."""
     signature.init_app(app)
+    journal.init_app(app, serving=serving)
+    metrics.init_app(app)
     voice.init_app(app, serving=serving)
     audio_files.init_app(app)
     health.init_app(app)

@@ -7,6 +7,7 @@ import os
 from flask import Blueprint, Flask, Response, jsonify
 
 from ivr.state import get_state
+from ivr.web import journal
 
 bp = Blueprint("health", __name__)
 
@@ -22,6 +23,7 @@ def healthz() -> tuple[Response, int]:
         "status": "ok" if loaded else "no flow loaded",
         "worker": os.getpid(),
         "last_reload_error": [str(p) for p in state.last_error] or None,
+        "journal": journal.health(),  # database trouble shows here; the phone line stays up (200)
     }
     if loaded:
         bundle = loaded.bundle

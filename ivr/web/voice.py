@@ -11,7 +11,7 @@ from ivr.call import navigate
 from ivr.call.navigate import Step
 from ivr.call.render import minimal_fallback
 from ivr.state import Loaded, get_state
-from ivr.web import webhook
+from ivr.web import journal, webhook
 from ivr.web.signature import protect
 from ivr.web.webhook import count, note, position, raw_position, twiml, with_flow
 
@@ -21,9 +21,11 @@ log = logging.getLogger("ivr.voice")
 
 
 def answer(loaded: Loaded, step: Step) -> Response:
-    """Log what the step says happened, then its TwiML."""
+    """Log what the step says happened (and the menu or answer heard from its start), then its TwiML."""
     if step.event:
         note(step.event, p=step.path, **step.fields)
+    if step.kind == "node" and not step.reason:
+        journal.heard(loaded, step.path)
     return twiml(loaded.renderer.step(step))
 
 
@@ -32,6 +34,7 @@ def answer(loaded: Loaded, step: Step) -> Response:
 def incoming(loaded: Loaded) -> Response:
     """A call comes in: announcement, greeting and the start menu."""
     note("incoming")
+    journal.heard(loaded, "")
     return twiml(loaded.renderer.welcome())
 
 
@@ -39,7 +42,9 @@ def incoming(loaded: Loaded) -> Response:
 @with_flow
 def node(loaded: Loaded) -> Response:
     """Play the menu or answer at a position (used by redirects)."""
-    return twiml(loaded.renderer.node(position(loaded)))
+    path = position(loaded)
+    journal.heard(loaded, path)
+    return twiml(loaded.renderer.node(path))
 
 
 @bp.post("/key")

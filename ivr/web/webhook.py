@@ -15,6 +15,7 @@ from ivr.call.render import minimal_fallback
 from ivr.flow.model import MAX_PATH
 from ivr.privacy import mask_number
 from ivr.state import Loaded, get_state
+from ivr.web import journal
 
 log = logging.getLogger("ivr.call")
 
@@ -64,3 +65,4 @@ def note(event: str, **fields: object) -> None:
     caller = mask_number(request.form.get("From"))
     extra = " ".join(f"{k}={v}" for k, v in fields.items())
     log.info("%s call=%s from=%s %s", event, request.form.get("CallSid", "-")[:40], caller, extra)
+    journal.record(event, fields)

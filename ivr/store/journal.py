@@ -1,0 +1,174 @@
+"""The journal writer: each worker buffers events and a background thread writes them in batches.
+
+A webhook only appends to a bounded in-memory buffer (never waits on the database). The thread writes
+whatever is buffered at most `interval_s` later, each batch in one transaction, so a killed worker leaves
+whole batches or nothing. When the database fails, the batch goes back to the buffer and is retried;
+when the buffer is full, new events are dropped and counted (the phone line matters more than a row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from ivr.store.write import write_batch
+
+log = logging.getLogger("ivr.journal")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened in a call; times are naive UTC."""
+
+    call_sid: str
+    at: dt.datetime
+    kind: str
+    position: str = ""
+    detail: str = ""
+    number_masked: str | None = None
+    number_hash: str | None = None
+    duration_s: int | None = None
+    ended: bool = False
+
+
+class Journal:
+    """A bounded buffer and the thread that empties it into the database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        capacity: int = 20_000,
+        interval_s: float = 0.5,
+        batch_max: int = 2_000,
+        idle_exit_s: float = 30.0,
+        on_change: Callable[[Journal], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.capacity, self.interval_s, self.batch_max = capacity, interval_s, batch_max
+        self.idle_exit_s = idle_exit_s  # an idle thread ends; the next event starts another
+        self.on_change = on_change  # metrics: depth and drops after each change
+        self._buffer: deque[Event] = deque()
+        self._cond = threading.Condition()
+        self._write_lock = threading.Lock()  # the thread and flush() never write at the same time
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._stopping = False
+        self.dropped = 0
+        self.written = 0
+        self.failures = 0
+        self.last_error: str | None = None
+
+    def record(self, event: Event) -> None:
+        """Buffer one event; never blocks on I/O, never raises because of the database."""
+        with self._cond:
+            if len(self._buffer) >= self.capacity:
+                self.dropped += 1
+            else:
+                self._buffer.append(event)
+            self._ensure_thread()
+        if self.on_change:
+            self.on_change(self)
+
+    @property
+    def depth(self) -> int:
+        """Events waiting to be written."""
+        return len(self._buffer)
+
+    def _ensure_thread(self) -> None:
+        # after a fork the parent's thread does not exist in the child: start this process's own
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            self._pid = os.getpid()
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="ivr-journal", daemon=True)
+            self._thread.start()
+
+    def _take(self) -> list[Event]:
+        with self._cond:
+            count = min(len(self._buffer), self.batch_max)
+            return [self._buffer.popleft() for _ in range(count)]
+
+    def _give_back(self, batch: Iterable[Event]) -> None:
+        with self._cond:
+            self._buffer.extendleft(reversed(list(batch)))
+            while len(self._buffer) > self.capacity:  # newer events arrived meanwhile: drop the newest
+                self._buffer.pop()
+                self.dropped += 1
+
+    def write_once(self) -> int:
+        """Write one batch now; the number of events written (0 when empty or on failure)."""
+        with self._write_lock:
+            batch = self._take()
+            if not batch:
+                return 0
+            try:
+                write_batch(self.engine, batch)
+            except Exception as error:  # any database failure: keep the events, retry later
+                self._give_back(batch)
+                self.failures += 1
+                if self.last_error is None:
+                    log.error(
+                        "journal: database write failed, %d events kept to retry: %s", len(batch), error
+                    )
+                self.last_error = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+                return 0
+            if self.last_error is not None:
+                log.info("journal: database writes work again")
+            self.last_error = None
+            self.written += len(batch)
+        if self.on_change:
+            self.on_change(self)
+        return len(batch)
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Write everything buffered now (graceful stop, tests); False when the database would not take it."""
+        end = time.monotonic() + timeout_s
+        while self._buffer:
+            if not self.write_once() and (self.last_error is not None or time.monotonic() > end):
+                return not self._buffer
+        return True
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Flush and stop the thread (atexit, gunicorn worker_exit)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._buffer and not self.flush(timeout_s):
+            log.error("journal: %d events could not be written at stop: lost", self.depth)
+
+    def _run(self) -> None:
+        backoff, idle_since = self.interval_s, time.monotonic()
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                if not self._buffer and time.monotonic() - idle_since > self.idle_exit_s:
+                    self._thread = None  # under the lock: record() starts a new thread from here on
+                    return
+                self._cond.wait(backoff)
+                if self._stopping:
+                    return
+                if self._buffer:
+                    idle_since = time.monotonic()
+            while self._buffer and self.write_once():
+                pass
+            # while the database is down, try less often (at most every 5 s), back to normal once it works
+            backoff = min(backoff * 2, 5.0) if self.last_error else self.interval_s
+
+    def status(self) -> dict[str, object]:
+        """What /healthz shows: ok, buffered, dropped, written, the last database error."""
+        return {
+            "ok": self.last_error is None and self.dropped == 0,
+            "buffered": self.depth,
+            "dropped": self.dropped,
+            "written": self.written,
+            "last_error": self.last_error,
+        }

@@ -1,0 +1,62 @@
+"""Alembic migrations kept in ivr/store/migrations, run programmatically: upgrade, current and head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+UPGRADE_COMMAND = "flask --app app ivr db upgrade"
+_LOCK_ID = 0x1F0C_A11  # pg_advisory_xact_lock key: replicas upgrading at once take turns
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head() -> str:
+    """The newest revision the code knows."""
+    found = ScriptDirectory.from_config(_config()).get_current_head()
+    assert found is not None
+    return found
+
+
+def current(engine: Engine) -> str | None:
+    """The revision the database is at (None: never migrated). Raises when it cannot be reached."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the database to head in one transaction; running it again changes nothing. (before, after)."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_ID})
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first: DDL in it, in turns
+        before = MigrationContext.configure(connection).get_current_revision()
+        command.upgrade(_config(connection), "head")
+    return before, head()
+
+
+def behind(engine: Engine) -> str | None:
+    """Why the database cannot serve this code (None when it is at head)."""
+    found = current(engine)
+    wanted = head()
+    if found == wanted:
+        return None
+    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    if found is not None and found not in known:
+        return f"the database is at revision {found}, newer than this code ({wanted}): deploy the newer code"
+    return (
+        f"the database is at revision {found or 'none (empty)'}, this code needs {wanted}: "
+        f"run `{UPGRADE_COMMAND}` first"
+    )

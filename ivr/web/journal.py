@@ -1,0 +1,119 @@
+"""The call journal in the app: engine from DATABASE_URL, the migration check, one writer per worker."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import weakref
+from collections.abc import Mapping
+
+from flask import Flask, current_app, request
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr import clock
+from ivr.config import ConfigError
+from ivr.privacy import mask_number
+from ivr.state import Loaded
+from ivr.store import engine as engines
+from ivr.store import migrate
+from ivr.store.journal import Event, Journal
+from ivr.store.numbers import number_hash
+from ivr.store.report import utc
+from ivr.web import metrics
+
+log = logging.getLogger("ivr.journal")
+ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+_DETAIL = ("digits", "answer", "menu", "outcome", "reason", "status", "error")
+_journals: weakref.WeakSet[Journal] = weakref.WeakSet()
+
+
+def get_engine() -> Engine:
+    """The current app's database engine."""
+    found: Engine = current_app.extensions["ivr.engine"]
+    return found
+
+
+def record(event: str, fields: Mapping[str, object]) -> None:
+    """Count the event in the metrics and buffer it for the database; never fails a webhook."""
+    try:
+        metrics.observe(event, fields)
+        journal: Journal | None = current_app.extensions.get("ivr.journal")
+        sid = request.form.get("CallSid", "")[:64]
+        if journal is None or not sid:
+            return
+        detail = next((str(fields[name]) for name in _DETAIL if name in fields), "")
+        caller, duration = request.form.get("From"), request.form.get("CallDuration", "")
+        key: bytes = current_app.extensions["ivr.number_key"]
+        journal.record(
+            Event(
+                call_sid=sid,
+                at=utc(clock.now()),
+                kind=event,
+                position=str(fields.get("p", ""))[:16],
+                detail=detail[:40],
+                number_masked=mask_number(caller) if event == "incoming" and caller else None,
+                number_hash=number_hash(key, caller) if event == "incoming" and caller else None,
+                duration_s=int(duration) if event == "status" and duration.isdigit() else None,
+                ended=event == "status" and detail in ENDED,
+            )
+        )
+    except Exception:  # the caller's call matters more than its journal line
+        log.exception("journal: could not record %s", event)
+
+
+def heard(current: Loaded, path: str) -> None:
+    """Journal the menu or the answer the caller hears from the start now."""
+    try:
+        menus, option = current.bundle.flow.walk(path)
+    except KeyError:
+        return
+    if option is not None:
+        record("answer", {"p": path, "answer": option.answer})
+    else:
+        record("menu", {"p": path, "menu": menus[-1].id})
+
+
+def health() -> dict[str, object] | None:
+    """The journal's state for /healthz (None when this process does not record calls)."""
+    journal: Journal | None = current_app.extensions.get("ivr.journal")
+    return journal.status() if journal else None
+
+
+def stop_all() -> None:
+    """Flush every journal of this process (gunicorn's worker_exit; atexit does it too)."""
+    for journal in list(_journals):
+        journal.stop()
+
+
+atexit.register(stop_all)
+
+
+def check_schema(engine: Engine, url: str) -> None:
+    """Refuse to serve on a database behind the migrations; a database that is down only gets a warning."""
+    try:
+        problem = migrate.behind(engine)
+    except SQLAlchemyError as error:
+        log.error(
+            "journal database %s unreachable at start (%s): calls are answered, events wait in memory",
+            engines.display(url),
+            str(error).splitlines()[0],
+        )
+        return
+    if problem:
+        raise ConfigError(f"DATABASE_URL={engines.display(url)}: {problem}")
+
+
+def init_app(app: Flask, *, serving: bool) -> None:
+    """Create the engine; when serving calls, check the schema and start this worker's journal."""
+    url = app.config["DATABASE_URL"] or engines.default_url(app.instance_path)
+    app.config["DATABASE_URL"] = url
+    engine = engines.create(url)
+    app.extensions["ivr.engine"] = engine
+    if not serving:  # ops commands (simulate, report) never write calls into the journal
+        return
+    check_schema(engine, url)
+    app.extensions["ivr.number_key"] = str(app.config["IVR_NUMBER_KEY"]).encode("utf-8")
+    journal = Journal(engine, on_change=metrics.journal_changed)
+    app.extensions["ivr.journal"] = journal
+    _journals.add(journal)

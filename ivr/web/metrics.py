@@ -1,0 +1,96 @@
+"""GET /metrics for Prometheus, behind a bearer token; multiprocess mode under gunicorn."""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from ivr.state import state_of
+
+if TYPE_CHECKING:
+    from ivr.store.journal import Journal
+
+bp = Blueprint("metrics", __name__)
+CALLS = Counter("ivr_calls", "Incoming calls")
+KEYS = Counter("ivr_keys", "Keys pressed, by the menu's key path (start = the start menu)", ["menu"])
+ANSWERS = Counter("ivr_answers_played", "Answers played from the start, by answer", ["answer"])
+AGENT_REQUESTS = Counter("ivr_agent_requests", "Callers asking for a person", ["hours"])
+TRANSFERS = Counter("ivr_transfers", "Transfers to a person, by Twilio's DialCallStatus", ["outcome"])
+FALLBACKS = Counter("ivr_fallbacks", "Requests on Twilio's fallback URL")
+RELOAD_FAILURES = Counter("ivr_reload_failures", "Edits of the flow files refused by a worker")
+SIGNATURE_REJECTIONS = Counter("ivr_signature_rejections", "Voice requests refused for their signature")
+JOURNAL_BUFFERED = Gauge(
+    "ivr_journal_buffered", "Journal events waiting for the database", multiprocess_mode="livesum"
+)
+JOURNAL_DROPPED = Counter(
+    "ivr_journal_dropped", "Journal events dropped: buffer full while the database failed"
+)
+_SEEN_DROPS: dict[int, int] = {}
+
+
+def observe(event: str, fields: Mapping[str, object]) -> None:
+    """Count one call-log event."""
+    if event == "incoming":
+        CALLS.inc()
+    elif event == "key":
+        KEYS.labels(menu=str(fields.get("p", "")) or "start").inc()
+    elif event == "answer":
+        ANSWERS.labels(answer=str(fields.get("answer", ""))).inc()
+    elif event in ("agent", "agent-closed"):
+        AGENT_REQUESTS.labels(hours="in" if event == "agent" else "out").inc()
+    elif event == "agent-done":
+        TRANSFERS.labels(outcome=str(fields.get("outcome", "")) or "unknown").inc()
+    elif event == "fallback":
+        FALLBACKS.inc()
+
+
+def journal_changed(journal: Journal) -> None:
+    """Follow a journal's buffer depth and drops."""
+    JOURNAL_BUFFERED.set(journal.depth)
+    new = journal.dropped - _SEEN_DROPS.get(id(journal), 0)
+    if new > 0:
+        JOURNAL_DROPPED.inc(new)
+        _SEEN_DROPS[id(journal)] = journal.dropped
+
+
+@bp.get("/metrics")
+def scrape() -> Response:
+    """The counters of every worker; 404 unless IVR_METRICS_TOKEN is set, 401 without it as bearer."""
+    token = current_app.config["IVR_METRICS_TOKEN"]
+    if not token:
+        abort(404)
+    given = request.headers.get("Authorization", "").encode("utf-8")
+    if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+        return Response("401 Unauthorized\n", 401, {"WWW-Authenticate": "Bearer"}, mimetype="text/plain")
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def count_rejections(response: Response) -> Response:
+    """A 403 on a voice URL is a refused signature."""
+    if response.status_code == 403 and request.blueprint == "voice":
+        SIGNATURE_REJECTIONS.inc()
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register /metrics, the signature-rejection and refused-edit counts."""
+    app.register_blueprint(bp)
+    state_of(app).on_reject.append(RELOAD_FAILURES.inc)
+    app.after_request(count_rejections)

@@ -1,0 +1,192 @@
+"""Calls through the real webhooks land in the journal (SQLite and PostgreSQL) and the report counts them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+
+from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for
+from ivr.store import engine as engines
+from ivr.store.journal import Journal
+from ivr.store.tables import calls, events
+from ivr.testing import Twilio
+
+NUMBER = "+819012345678"
+
+
+def journal_of(app: Flask) -> Journal:
+    found: Journal = app.extensions["ivr.journal"]
+    return found
+
+
+def flushed(app: Flask) -> None:
+    assert journal_of(app).flush(), journal_of(app).status()
+
+
+class Caller:
+    """One caller on the hotline: posts what Twilio posts for one CallSid, advancing the fixed clock."""
+
+    def __init__(self, twilio: Twilio, clock: FixedClock, sid: str, number: str = NUMBER) -> None:
+        self.twilio, self.clock, self.form = twilio, clock, {"CallSid": sid, "From": number}
+
+    def post(self, url: str, after_s: float = 5.0, **form: str) -> None:
+        self.clock.instant += dt.timedelta(seconds=after_s)
+        parse(self.twilio.post(url, **self.form, **form))
+
+    def call(self, *steps: tuple[str, str], status: str = "completed", duration: str = "60") -> None:
+        """Incoming, then each (position, digits) Gather action, then the status callback."""
+        self.post("/voice", after_s=0)
+        for position, digits in steps:
+            self.post(f"/voice/key?p={position}&n=0&x=0", Digits=digits)
+        self.post("/voice/status", CallStatus=status, CallDuration=duration)
+
+
+@pytest.fixture
+def journal_app(files: Path, clock: FixedClock, migrated_url: str) -> Flask:
+    return make_app(files, clock, DATABASE_URL=migrated_url)
+
+
+def report(app: Flask, *args: str) -> dict[str, object]:
+    result = app.test_cli_runner().invoke(args=["ivr", "report", "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    found: dict[str, object] = json.loads(result.output)
+    return found
+
+
+def test_a_call_is_one_row_and_its_events(journal_app: Flask, clock: FixedClock) -> None:
+    twilio = twilio_for(journal_app.test_client())
+    Caller(twilio, clock, "CA1").call(("", "1"), ("1", "2"), ("12", "0"), duration="42")
+    Caller(twilio, clock, "CA1").post("/voice/agent/done?p=12", DialCallStatus="busy")
+    flushed(journal_app)
+    engine = engines.create(journal_app.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        row = connection.execute(select(calls)).one()
+        kinds = connection.execute(select(events.c.kind, events.c.position, events.c.detail)).all()
+    engine.dispose()
+    assert row.call_sid == "CA1" and row.duration_s == 42 and row.status == "completed"
+    assert row.started_at == OPEN_INSTANT.astimezone(dt.UTC).replace(tzinfo=None)
+    assert row.ended_at > row.started_at
+    assert row.number_masked == "+81********78"
+    assert len(row.number_hash) == 64 and "9012345678" not in row.number_hash
+    assert [tuple(k) for k in kinds] == [
+        ("incoming", "", ""),
+        ("menu", "", "main"),
+        ("key", "", "1"),
+        ("menu", "1", "s1"),
+        ("key", "1", "2"),
+        ("answer", "12", "a1_2"),
+        ("key", "12", "0"),
+        ("agent", "12", ""),
+        ("status", "", "completed"),
+        ("agent-done", "12", "busy"),
+    ]
+
+
+def test_the_report_counts_what_callers_did(files: Path, migrated_url: str) -> None:
+    clock = FixedClock(OPEN_INSTANT)
+    app = make_app(files, clock, DATABASE_URL=migrated_url)
+    twilio = twilio_for(app.test_client())
+    # deflected: two answers, hangs up after the second (10 s to the first answer: 2 keys × 5 s)
+    Caller(twilio, clock, "CA1").call(("", "1"), ("1", "1"), ("11", "#"), ("1", "3"))
+    # asks for a person after an answer: not deflected; the transfer completes
+    Caller(twilio, clock, "CA2", "+819011112222").call(("", "3"), ("3", "1"), ("31", "0"))
+    Caller(twilio, clock, "CA2").post("/voice/agent/done?p=31", DialCallStatus="completed")
+    # the same number calls back and hangs up in section 2's menu
+    Caller(twilio, clock, "CA3", "+819011112222").call(("", "2"))
+    # silence until the end: the final no-input (in hours: put through)
+    silent = Caller(twilio, clock, "CA4", "+819033334444")
+    silent.post("/voice")
+    for n in range(2):  # the 2nd silence in a row is final (max_no_input: 2)
+        silent.post(f"/voice/key?p=&n={n}&x=0")
+    silent.post("/voice/status", CallStatus="completed", CallDuration="30")
+    flushed(app)
+
+    # the next day, out of hours: asks for a person, hears the hours, hangs up in the main menu
+    clock.instant = CLOSED_INSTANT + dt.timedelta(days=1)
+    Caller(twilio, clock, "CA5", "+819055556666").call(("", "0"))
+    flushed(app)
+
+    figures = report(app)
+    assert figures["calls"] == 5
+    assert figures["answers"] == {"a1_1": 1, "a1_3": 1, "a3_1": 1}
+    assert figures["deflected"] == 1
+    assert figures["agent_requests"] == {"in_hours": 1, "out_of_hours": 1}
+    assert figures["transfers"] == {"completed": 1}
+    assert figures["hangups"] == {"a1_3": 1, "agent": 1, "final": 1, "main": 1, "s2": 1}
+    assert figures["calls_per_day"] == {"2026-11-25": 4, "2026-11-26": 1}
+    assert figures["calls_per_hour"] == {"10": 4, "20": 1}
+    assert figures["seconds_to_first_answer"] == {"calls": 2, "median": 10.0, "mean": 10.0}
+    assert (figures["callers"], figures["repeat_callers"], figures["repeat_calls"]) == (4, 1, 1)
+    assert figures["no_input_final"] == 1
+
+    only_first_day = report(app, "--from", "2026-11-25", "--to", "2026-11-25")
+    assert only_first_day["calls"] == 4
+    assert only_first_day["agent_requests"] == {"in_hours": 1, "out_of_hours": 0}
+    dump = json.dumps(figures)
+    assert "9011112222" not in dump and "+8190" not in dump
+
+
+@pytest.mark.parametrize("form", ["table", "csv"], ids=["table", "csv"])
+def test_the_report_reads_as_a_table_and_as_csv(journal_app: Flask, clock: FixedClock, form: str) -> None:
+    Caller(twilio_for(journal_app.test_client()), clock, "CA1").call(("", "4"), ("4", "2"))
+    flushed(journal_app)
+    result = journal_app.test_cli_runner().invoke(args=["ivr", "report", "--format", form])
+    assert result.exit_code == 0, result.output
+    assert "a4_2" in result.output
+    if form == "csv":
+        assert result.output.splitlines()[0] == "section,key,value"
+        assert "answers,a4_2,1" in result.output.splitlines()
+    else:
+        assert result.output.startswith("calls 1")
+
+
+def test_no_number_in_clear_anywhere_in_the_database(journal_app: Flask, clock: FixedClock) -> None:
+    numbers = ["+819012345678", "+81312345678", "09098765432"]
+    twilio = twilio_for(journal_app.test_client())
+    for n, number in enumerate(numbers):
+        Caller(twilio, clock, f"CA{n}", number).call(("", "1"), ("1", "1"))
+    flushed(journal_app)
+    engine = engines.create(journal_app.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        everything = repr([connection.execute(select(t)).all() for t in (calls, events)])
+    engine.dispose()
+    for number in numbers:
+        digits = number.lstrip("+0")
+        assert digits not in everything and digits[2:] not in everything
+
+
+def test_purge_deletes_what_is_older_than_asked(journal_app: Flask, clock: FixedClock) -> None:
+    twilio = twilio_for(journal_app.test_client())
+    Caller(twilio, clock, "CA-old").call(("", "1"))
+    clock.instant += dt.timedelta(days=100)
+    Caller(twilio, clock, "CA-new").call(("", "2"))
+    flushed(journal_app)
+    runner = journal_app.test_cli_runner()
+    result = runner.invoke(args=["ivr", "purge", "--older-than", "90d"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 1 calls and 5 events" in result.output
+    assert report(journal_app)["calls"] == 1
+    again = runner.invoke(args=["ivr", "purge"])  # IVR_RETENTION_DAYS: 90 by default
+    assert "deleted 0 calls and 0 events" in again.output
+
+
+@pytest.mark.parametrize("age", ["90", "0d", "3 months", "-1d"], ids=["no-unit", "zero", "words", "negative"])
+def test_purge_refuses_an_unclear_age(runner: FlaskCliRunner, age: str) -> None:
+    result = runner.invoke(args=["ivr", "purge", "--older-than", age])
+    assert result.exit_code == 2
+    assert "e.g. 90d" in result.output
+
+
+def test_the_journal_shows_on_healthz(journal_app: Flask, clock: FixedClock) -> None:
+    client = journal_app.test_client()
+    Caller(twilio_for(client), clock, "CA1").call(("", "1"))
+    flushed(journal_app)
+    body = client.get("/healthz").get_json()
+    assert body["journal"]["ok"] is True
+    assert body["journal"]["written"] == 5 and body["journal"]["buffered"] == 0

@@ -1,0 +1,265 @@
+"""The store's faults: database down at start and mid-call, a full disk, a killed worker, migrations twice,
+two replicas on one database. A caller never notices any of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy.engine import make_url
+
+from helpers import ROOT, FixedClock, make_app, parse, twilio_for
+from ivr.config import ConfigError
+from ivr.store import engine as engines
+from ivr.store import migrate
+from ivr.store.journal import Event, Journal
+from ivr.store.report import counts
+from ivr.store.tables import calls, events
+from ivr.store.write import write_batch
+from ivr.testing import Twilio
+
+STEPS = [("", "1"), ("1", "1")]  # incoming + menu, key + menu, key + answer, status: 7 events a call
+
+
+def journal_of(app: Flask) -> Journal:
+    found: Journal = app.extensions["ivr.journal"]
+    return found
+
+
+def call(twilio: Twilio, sid: str) -> None:
+    """One whole call; every answer must be 200 TwiML whatever the database does."""
+    form = {"CallSid": sid, "From": "+819012345678"}
+    parse(twilio.post("/voice", **form))
+    for position, digits in STEPS:
+        parse(twilio.post(f"/voice/key?p={position}&n=0&x=0", Digits=digits, **form))
+    parse(twilio.post("/voice/status", CallStatus="completed", CallDuration="20", **form))
+
+
+def closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [closed_port_url(), "sqlite:////proc/no-such-folder/ivr.db"],
+    ids=["postgresql-nobody-listening", "sqlite-unwritable-folder"],
+)
+def test_database_down_at_start_calls_go_on(files: Path, clock: FixedClock, url: str) -> None:
+    app = make_app(files, clock, DATABASE_URL=url)  # starts: only a schema that is known to be old stops it
+    client = app.test_client()
+    call(twilio_for(client), "CA1")
+    journal = journal_of(app)
+    assert not journal.flush(timeout_s=0.5)
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["journal"]["ok"] is False
+    assert health.get_json()["journal"]["buffered"] == 7
+    assert health.get_json()["journal"]["last_error"]
+
+
+def test_a_full_buffer_drops_and_counts(files: Path, clock: FixedClock) -> None:
+    app = make_app(files, clock, DATABASE_URL=closed_port_url())
+    journal = journal_of(app)
+    journal.capacity = 10
+    client = app.test_client()
+    for n in range(3):
+        call(twilio_for(client), f"CA{n}")
+    body = client.get("/healthz").get_json()["journal"]
+    assert (body["buffered"], body["dropped"], body["ok"]) == (10, 11, False)
+
+
+def sqlite_full(engine: Engine) -> Callable[[], None]:
+    """Let the SQLite file grow no more (as on a full disk); returns the undo."""
+
+    def limit(connection: object, _record: object) -> None:
+        cursor = connection.cursor()  # type: ignore[attr-defined]
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count={pages}")
+        cursor.close()
+
+    event.listen(engine, "connect", limit)
+    engine.dispose()
+
+    def undo() -> None:
+        event.remove(engine, "connect", limit)
+        engine.dispose()
+
+    return undo
+
+
+def postgres_closed(engine: Engine) -> Callable[[], None]:
+    """Refuse every connection to the database (superusers too) and end those open; returns the undo."""
+    name = engine.url.database
+    admin = engines.create(engine.url.set(database="postgres").render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+            {"name": name},
+        )
+
+    def undo() -> None:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+
+    return undo
+
+
+def test_database_fails_mid_call_then_comes_back(files: Path, clock: FixedClock, migrated_url: str) -> None:
+    """SQLite: the disk fills up; PostgreSQL: the server stops taking connections. Nothing is lost."""
+    app = make_app(files, clock, DATABASE_URL=migrated_url)
+    twilio, journal = twilio_for(app.test_client()), journal_of(app)
+    call(twilio, "CA-before")
+    assert journal.flush()
+    engine: Engine = app.extensions["ivr.engine"]
+    undo = sqlite_full(engine) if engine.dialect.name == "sqlite" else postgres_closed(engine)
+    try:
+        for n in range(60):  # enough rows that SQLite needs new pages
+            call(twilio, f"CA-during-{n}")
+        assert not journal.flush(timeout_s=0.5)
+        health = app.test_client().get("/healthz")
+        assert health.status_code == 200 and health.get_json()["journal"]["ok"] is False
+    finally:
+        undo()
+    assert journal.flush()
+    assert journal.dropped == 0
+    assert counts(engines.create(migrated_url)) == (61, 61 * 7)
+
+
+KILLED_WRITER = """
+import datetime as dt, sys
+from ivr.store import engine as engines
+from ivr.store.journal import Event
+from ivr.store.write import write_batch
+engine = engines.create(sys.argv[1])
+start = dt.datetime(2026, 1, 1)
+for batch in range(100000):
+    write_batch(engine, [
+        Event(f"CA{batch}-{i % 10}", start, "key", detail=str(i)) for i in range(50)
+    ])
+    print(batch, flush=True)
+"""
+
+
+def test_a_worker_killed_mid_write_leaves_whole_batches(migrated_url: str) -> None:
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, migrated_url], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    for _ in range(5):  # a few batches committed, then SIGKILL wherever it is
+        writer.stdout.readline()
+    time.sleep(0.05)
+    writer.kill()
+    writer.wait()
+    engine = engines.create(migrated_url)
+    n_calls, n_events = counts(engine)
+    assert n_events >= 5 * 50 and n_events % 50 == 0
+    assert n_calls == n_events // 50 * 10
+    with engine.connect() as connection:
+        per_call = connection.execute(
+            select(func.count()).select_from(events).group_by(events.c.call_sid)
+        ).all()
+    assert {row[0] for row in per_call} == {5}
+    engine.dispose()
+
+
+def test_start_is_refused_until_migrated_and_migrating_twice_changes_nothing(
+    files: Path, clock: FixedClock, database_url: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"run `flask --app app ivr db upgrade` first"):
+        make_app(files, clock, DATABASE_URL=database_url)
+    runner = make_app(files, clock).test_cli_runner()
+    runner.app.config["DATABASE_URL"] = database_url
+    runner.app.extensions["ivr.engine"] = engines.create(database_url)
+    first = runner.invoke(args=["ivr", "db", "upgrade"])
+    assert first.exit_code == 0 and f"migrated from empty to {migrate.head()}" in first.output
+    second = runner.invoke(args=["ivr", "db", "upgrade"])
+    assert second.exit_code == 0 and f"already at revision {migrate.head()}" in second.output
+    assert "password" not in first.output
+    call(twilio_for(make_app(files, clock, DATABASE_URL=database_url).test_client()), "CA1")
+
+
+def test_replicas_migrating_at_once_take_turns(database_url: str) -> None:
+    engines_ = [engines.create(database_url) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def upgrade(engine: Engine) -> None:
+        try:
+            migrate.upgrade(engine)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=upgrade, args=(e,)) for e in engines_]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert migrate.behind(engines_[0]) is None
+
+
+@pytest.fixture
+def two_replicas(files: Path, clock: FixedClock, migrated_url: str) -> Iterator[tuple[Flask, Flask]]:
+    yield make_app(files, clock, DATABASE_URL=migrated_url), make_app(files, clock, DATABASE_URL=migrated_url)
+
+
+def test_two_replicas_share_one_database(two_replicas: tuple[Flask, Flask], clock: FixedClock) -> None:
+    a, b = two_replicas
+    ta, tb = twilio_for(a.test_client()), twilio_for(b.test_client())
+    form = {"CallSid": "CA-split", "From": "+819012345678"}
+    parse(ta.post("/voice", **form))
+    clock.instant += dt.timedelta(seconds=5)
+    parse(tb.post("/voice/key?p=&n=0&x=0", Digits="2", **form))
+    parse(ta.post("/voice/key?p=2&n=0&x=0", Digits="1", **form))
+    parse(tb.post("/voice/status", CallStatus="completed", CallDuration="9", **form))
+    assert journal_of(b).flush() and journal_of(a).flush()  # the end arrives before the start
+    # then both write many overlapping calls at the same moment
+    for n in range(40):
+        call(ta if n % 2 else tb, f"CA-{n % 20}")
+    threads = [threading.Thread(target=journal_of(app).flush) for app in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine: Engine = a.extensions["ivr.engine"]
+    with engine.connect() as connection:
+        split = connection.execute(select(calls).where(calls.c.call_sid == "CA-split")).one()
+    assert split.number_masked == "+81********78" and split.duration_s == 9 and split.status == "completed"
+    assert split.started_at < split.ended_at
+    assert counts(engine) == (21, 7 + 40 * 7)
+
+
+def test_a_url_password_never_shows(files: Path, clock: FixedClock) -> None:
+    url = closed_port_url().replace("postgres@", "postgres:s3cret@")
+    assert "s3cret" not in engines.display(url)
+    assert make_url(engines.normalize("postgres://u:p@h/d")).drivername == "postgresql+psycopg"
+    app = make_app(files, clock, DATABASE_URL=url)
+    result = app.test_cli_runner().invoke(args=["ivr", "report"])
+    assert result.exit_code == 1 and "s3cret" not in result.output and "***" in result.output
+
+
+def test_write_batch_is_all_or_nothing(migrated_url: str) -> None:
+    engine = engines.create(migrated_url)
+    good = Event("CA1", dt.datetime(2026, 1, 1), "key")
+    bad = Event("CA2", dt.datetime(2026, 1, 1), "x" * 500)  # longer than the column: PostgreSQL refuses
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(Exception, match="too long"):
+            write_batch(engine, [good, bad])
+        assert counts(engine) == (0, 0)
+    write_batch(engine, [good])
+    assert counts(engine) == (1, 1)
+    engine.dispose()
