@@ -11,6 +11,7 @@ def register(group: click.Group) -> None:
     from ivr.ops.graph import graph
     from ivr.ops.paths import paths
     from ivr.ops.simulate import simulate
+    from ivr.ops.twilio_setup import twilio
 
-    for command in (check, simulate, graph, paths):
+    for command in (check, simulate, graph, paths, twilio):
         group.add_command(command)
