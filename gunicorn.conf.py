@@ -1,13 +1,15 @@
 """Production gunicorn settings (`gunicorn -c gunicorn.conf.py app:app`)."""
 
-import multiprocessing
 import os
+
+from ivr.cpus import usable_cpus
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8080')}")
 # Webhooks are short and CPU-bound (a signature and a lookup): one process per core, each with threads
 # for keep-alive and the occasional slow client. bench/webhook on 2 cores: 2 × 4 gave a p99 of 54 ms
 # against 95 ms for 4 × 4, with more requests per second (bench/README.md). Scale out with replicas.
-workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+# One core = the CPUs this container may use (affinity, cgroup quota), not the host's count.
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, usable_cpus())))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Twilio gives a webhook 15 s; a stuck request is killed well before that so Twilio's fallback URL can act.
