@@ -223,6 +223,10 @@ def test_a_number_not_in_the_account(twilio: StandIn, files: Path, clock: FixedC
         f"Error: the hotline +81312345678 is not a number of account {ACCOUNT}: buy or port it in the Twilio "
         "console (Phone Numbers), or give the right one with --hotline"
     )
+    # every number is looked up before anything changes: a missing agent line leaves the hotline alone
+    result = run(app_on(twilio, files, clock), "configure", "--agent-line", "+81399999999")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1].startswith("Error: the agent line +81399999999 is not a number")
     assert twilio.posts() == []
 
 
