@@ -11,15 +11,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin ivr
 
-# Dependencies in their own layer: only the web service's (no speech engines), straight from pyproject.toml.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies in their own layer: only the web service's (no speech engines), exactly as locked, every file
+# checked against its hash (`make lock` refreshes requirements/web.txt).
+COPY requirements/web.txt ./requirements/web.txt
+RUN pip install --require-hashes --no-deps -r requirements/web.txt
 
+# The project itself, without dependencies: editable, so `ivr` is /app/ivr and its files sit beside app.py;
+# `pip check` fails the build when pyproject.toml needs something the lock does not hold.
+COPY pyproject.toml app.py gunicorn.conf.py flows.yaml ./
 COPY ivr ./ivr
-COPY app.py gunicorn.conf.py flows.yaml ./
+RUN pip install --no-deps --no-build-isolation -e . && pip check
 COPY prompts ./prompts
 COPY audio ./audio
 

@@ -6,12 +6,20 @@ STAMP := $(VENV)/.installed
 PORT ?= 8080
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint typecheck pytest synth clean
+# Locks with hashes, for any platform and Python ≥ 3.11 (markers where versions differ): requirements/web.txt
+# is the service's (the image installs it), requirements/dev.txt adds synthesis and the dev tools at the same
+# versions. `make lock` keeps what is pinned and adds what pyproject.toml newly needs;
+# `make lock LOCK_ARGS=--upgrade` (or `LOCK_ARGS="--upgrade-package twilio"`) moves pins forward.
+LOCK = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
 
-$(STAMP): pyproject.toml
+.PHONY: run test lint typecheck pytest synth lock clean
+
+$(STAMP): requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 run: $(STAMP)
@@ -35,6 +43,10 @@ test: lint typecheck pytest
 
 synth: $(STAMP)
 	$(BIN)/flask --app app ivr synth
+
+lock: $(STAMP)
+	$(LOCK) pyproject.toml requirements/build.in -o requirements/web.txt
+	$(LOCK) --extra dev -c requirements/web.txt pyproject.toml requirements/build.in -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

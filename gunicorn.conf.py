@@ -1,16 +1,31 @@
 """Production gunicorn settings (`gunicorn -c gunicorn.conf.py app:app`)."""
 
-import multiprocessing
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+
+def usable_cpus() -> int:
+    """ivr/cpus.py's count, loaded from its file: importing the ivr package here would put the app's
+    modules in the master, and workers would inherit them (a HUP would not pick up new code)."""
+    spec = importlib.util.spec_from_file_location(
+        "ivr_cpus", Path(__file__).resolve().parent / "ivr" / "cpus.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    count: int = module.usable_cpus()
+    return count
+
+
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8080')}")
 # Webhooks are short and CPU-bound (a signature and a lookup): one process per core, each with threads
 # for keep-alive and the occasional slow client. bench/webhook on 2 cores: 2 × 4 gave a p99 of 54 ms
 # against 95 ms for 4 × 4, with more requests per second (bench/README.md). Scale out with replicas.
-workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+# One core = the CPUs this container may use (affinity, cgroup quota), not the host's count.
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, usable_cpus())))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Twilio gives a webhook 15 s; a stuck request is killed well before that so Twilio's fallback URL can act.

@@ -292,7 +292,10 @@ def test_sip_destination_dials_sip(files: Path, clock: FixedClock) -> None:
     from helpers import make_app
 
     flows = files / "flows.yaml"
-    flows.write_text(flows.read_text("utf-8").replace('"+81120701675"', '"sip:desk@pbx.example.jp"'), "utf-8")
+    text = flows.read_text("utf-8").replace(
+        'destination: "+81120701675"', 'destination: "sip:desk@pbx.example.jp"'
+    )
+    flows.write_text(text, "utf-8")
     root = parse(twilio_for(make_app(files, clock).test_client()).post("/voice/key?p=&n=0&x=0", Digits="0"))
     assert [(c.tag, c.text) for c in root.find("Dial") or []] == [("Sip", "sip:desk@pbx.example.jp")]
 

@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 
 from benchlib.common import BASE, RESULTS, conclude, copy_ops_files, flask, gunicorn, service_env
 from benchlib.traffic import call_form, send, signed
-from ivr.bundle import Sources, load
+from ivr.flow.bundle import Sources, load
 from ivr.flow.model import Flow
 
 OUTCOMES = ["completed", "busy", "no-answer", "failed", "canceled"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ivr.flow.calendar import BusinessCalendar
+from ivr.flow.numbers import Numbers
 
 OptionStyle = Literal["topic", "question"]
 MAX_PATH = 8  # the longest key path a call carries in its URLs; check refuses flows that need more
@@ -89,6 +90,7 @@ class Flow:
     say_language: str
     synthesis: SynthesisSettings
     max_menu_seconds: float = 60.0
+    numbers: Numbers = Numbers()
 
     def walk(self, path: str) -> tuple[list[Menu], Option | None]:
         """Follow keys from the start menu: the menus passed and the answer option reached, if any."""

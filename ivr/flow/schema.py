@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ivr.flow import hours
+from ivr.flow import hours, numbers
 from ivr.flow.fields import Section
 from ivr.flow.model import AgentSettings, Flow, GlobalKeys, InputSettings, Menu, Option, SynthesisSettings
+from ivr.flow.numbers import E164
 from ivr.flow.yamlpos import Document
 
 KEYPAD = "0123456789*#"
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 SIP = re.compile(r"^sips?:[^@\s]+@[A-Za-z0-9.\-]+(:\d+)?(;[^\s]*)?$")
 TOP = (
     "version",
@@ -27,6 +27,7 @@ TOP = (
     "synthesis",
     "checks",
     "menus",
+    "numbers",
 )
 
 
@@ -78,6 +79,7 @@ def build(doc: Document) -> Flow | None:
             say_language=str(top.text("say_language", "ja-JP")),
             synthesis=_synthesis(doc),
             max_menu_seconds=checks.number("max_menu_seconds", 60.0, 5, 600),
+            numbers=numbers.read(doc),
         )
     except (TypeError, ValueError) as exc:  # a value the readers let through but the model refuses
         doc.problem((), f"the flow cannot be used: {exc}", "fix the values reported above")

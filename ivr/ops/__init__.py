@@ -27,8 +27,9 @@ def _register() -> None:
     from ivr.ops.paths import paths
     from ivr.ops.simulate import simulate
     from ivr.ops.synth import synth
+    from ivr.ops.twilio_setup import twilio
 
-    for command in (check, synth, simulate, graph, paths, db, report, purge):
+    for command in (check, synth, simulate, graph, paths, db, report, purge, twilio):
         commands.add_command(command)
 
 
