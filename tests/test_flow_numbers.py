@@ -13,6 +13,8 @@ from ivr.flow.numbers import Numbers
 from ivr.state import get_state
 
 VALID = (Path(__file__).resolve().parent / "broken_flows" / "valid.yaml").read_text("utf-8")
+DESTINATION_LINE = next(i for i, line in enumerate(VALID.splitlines(), 1) if "destination:" in line)
+DESK = "write the agents' desk: their own number or a SIP URI on the bank's PBX"
 FIX = 'write it with + and the country code in quotes, like "+81120701675", or null'
 
 
@@ -49,15 +51,26 @@ def test_numbers_are_optional(tmp_path: Path) -> None:
             f"12:12: error: '0120-701-675' is not an E.164 phone number — {FIX}",
         ),
         (
-            'numbers:\n  hotline: "+81120701675"\n  agent_line: "+81120701675"\n',
+            'numbers:\n  hotline: "+81120701699"\n  agent_line: "+81120701699"\n',
             "13:15: error: the agent line is the hotline's own number — "
             "give the agents their own number, or write agent_line: null",
+        ),
+        (
+            'numbers:\n  hotline: "+81120701675"\n',
+            f"{DESTINATION_LINE}:22: error: the agent destination is this service's own hotline number "
+            f"(numbers.hotline): a transfer would call the hotline itself — {DESK}",
+        ),
+        (
+            'numbers:\n  agent_line: "+81120701675"\n',
+            f"{DESTINATION_LINE}:22: error: the agent destination is this service's own agent_line number "
+            f"(numbers.agent_line): a transfer would call the hotline itself — {DESK}",
         ),
         (
             'numbers:\n  hotlin: "+81120701675"\n',
             "12:3: error: unknown field 'hotlin' in 'numbers' — did you mean 'hotline'?",
         ),
     ],
+    ids=["unquoted", "national-form", "agent-line-is-hotline", "dial-self", "dial-agent-line", "typo"],
 )
 def test_a_wrong_number_is_reported_at_its_line(
     tmp_path: Path, runner: FlaskCliRunner, numbers: str, problem: str

@@ -88,7 +88,7 @@ def test_mermaid_nodes_and_edges_are_the_flows_menus_and_options(app: Flask, run
     assert nodes["hours"] == "open now?<br/>平日9:00から17:00まで"
     assert nodes["agent"] == (
         f"agent_connecting {bundle.audio['agent_connecting'].duration_s:.1f} s"
-        "<br/>Dial +81120701675<br/>rings up to 25 s"
+        "<br/>Dial sip:hotline-desk@pbx.bank.example.jp<br/>rings up to 25 s"
     )
     assert nodes["anywhere"].startswith(
         "every menu: * repeat · #35; back · 0 agent<br/>"

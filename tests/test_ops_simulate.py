@@ -67,7 +67,7 @@ def test_the_agent_in_hours_is_dialled(runner: FlaskCliRunner) -> None:
     assert [line for line in lines if not HEARD.match(line)][1:] == [
         "> 1",
         "> 0",
-        "  dial +81120701675 (rings up to 25 s)",
+        "  dial sip:hotline-desk@pbx.bank.example.jp (rings up to 25 s)",
         "  -> completed",
         "  hang up",
         lines[-1],

@@ -226,7 +226,7 @@ def test_agent_key_in_hours_dials_with_timeout_and_action(app: Flask, twilio: Tw
     assert heard(app, root) == ["agent_connecting"]
     dial = root[1]
     assert dial.attrib == {"timeout": "25", "action": f"{BASE}/voice/agent/done?p=3", "method": "POST"}
-    assert [(c.tag, c.text) for c in dial] == [("Number", "+81120701675")]
+    assert [(c.tag, c.text) for c in dial] == [("Sip", "sip:hotline-desk@pbx.bank.example.jp")]
 
 
 def test_agent_key_out_of_hours_reads_hours_then_the_same_menu(
@@ -288,16 +288,16 @@ def test_dial_completed_says_goodbye_and_hangs_up(app: Flask, twilio: Twilio) ->
     assert heard(app, root) == ["goodbye"]
 
 
-def test_sip_destination_dials_sip(files: Path, clock: FixedClock) -> None:
+def test_a_number_destination_dials_a_number(files: Path, clock: FixedClock) -> None:
     from helpers import make_app
 
     flows = files / "flows.yaml"
     text = flows.read_text("utf-8").replace(
-        'destination: "+81120701675"', 'destination: "sip:desk@pbx.example.jp"'
+        'destination: "sip:hotline-desk@pbx.bank.example.jp"', 'destination: "+81362700000"'
     )
     flows.write_text(text, "utf-8")
     root = parse(twilio_for(make_app(files, clock).test_client()).post("/voice/key?p=&n=0&x=0", Digits="0"))
-    assert [(c.tag, c.text) for c in root.find("Dial") or []] == [("Sip", "sip:desk@pbx.example.jp")]
+    assert [(c.tag, c.text) for c in root.find("Dial") or []] == [("Number", "+81362700000")]
 
 
 def test_emergency_closure_plays_its_own_message(files: Path, clock: FixedClock) -> None:

@@ -19,6 +19,7 @@ def check(flow: Flow, texts: PromptTexts, doc: Document) -> None:
         )
         return
     _prompt_ids(flow, texts, doc)
+    _own_numbers(flow, doc)
     global_keys = {flow.keys.repeat: "repeat", flow.keys.back: "back", flow.keys.agent: "agent"}
     for menu in flow.menus.values():
         where = ("menus", menu.id)
@@ -88,6 +89,19 @@ def check(flow: Flow, texts: PromptTexts, doc: Document) -> None:
                     key=True,
                     warn=True,
                 )
+
+
+def _own_numbers(flow: Flow, doc: Document) -> None:
+    """A transfer to a number this service answers would call the hotline itself, in a loop."""
+    own = {flow.numbers.hotline: "hotline", flow.numbers.agent_line: "agent_line"}
+    reached = own.get(flow.agent.destination)
+    if reached:
+        doc.problem(
+            ("agent", "destination"),
+            f"the agent destination is this service's own {reached} number (numbers.{reached}): "
+            "a transfer would call the hotline itself",
+            "write the agents' desk: their own number or a SIP URI on the bank's PBX",
+        )
 
 
 def _depths(flow: Flow) -> dict[str, int]:
