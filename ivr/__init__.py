@@ -17,11 +17,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
     serving=False (the ops commands) reports them, so `ivr check` can say what is wrong.
     """
     app = Flask(__name__)
-    config.init_app(app, test_config, strict=serving)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     privacy.init_app(app)
-    clock.init_app(app)
-    state.init_app(app, strict=serving)
-    web.init_app(app, serving=serving)
-    ops.init_app(app)
+    with config.refusals(serving):
+        config.init_app(app, test_config, strict=serving)
+        clock.init_app(app)
+        state.init_app(app, strict=serving)
+        web.init_app(app, serving=serving)
+        ops.init_app(app)
     return app

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+from ivr.flow.problems import FlowInvalid
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("ivr")
@@ -15,6 +19,33 @@ log = logging.getLogger("ivr")
 
 class ConfigError(RuntimeError):
     """The service cannot start with this configuration; the message says what to set."""
+
+
+# gunicorn's exit status for "App failed to load": the master stops instead of respawning workers
+APP_LOAD_ERROR = 4
+
+
+class StartRefused(SystemExit):
+    """A server that must not start: the reason was logged once, without a traceback; exits 4."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(APP_LOAD_ERROR)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@contextlib.contextmanager
+def refusals(serving: bool) -> Iterator[None]:
+    """When serving, a missing secret or a broken flow ends the process with its message, not a traceback."""
+    try:
+        yield
+    except (ConfigError, FlowInvalid) as exc:
+        if not serving:
+            raise
+        log.critical("the hotline refuses to start:\n%s", exc)
+        raise StartRefused(str(exc)) from None
 
 
 def defaults() -> dict[str, Any]:

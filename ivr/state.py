@@ -139,7 +139,8 @@ def init_app(app: Flask, *, strict: bool) -> None:
     except FlowInvalid as exc:
         if strict:
             raise
-        log.error("the flow has errors (run `flask --app app ivr check`):\n%s", exc)
+        # one line: the ops command itself lists the problems (`ivr check` prints each with its fix)
+        log.warning("the flow has %d errors; `flask --app app ivr check` lists them", len(exc.problems))
     app.extensions["ivr.state"] = state
     if strict and state.interval > 0:  # serving: every worker follows edits, whether or not it is called
         state.watch()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import DROP, ROOT, FixedClock, make_app
-from ivr.config import ConfigError
+from ivr.config import StartRefused
 from ivr.privacy import MaskingFilter
 
 
@@ -33,7 +33,7 @@ def test_building_the_app_three_times_installs_masking_once(files: Path, clock: 
 
 def test_command_mode_reports_what_serving_mode_refuses(files: Path, clock: FixedClock) -> None:
     (files / "flows.yaml").write_text("start: nowhere\n", "utf-8")
-    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN is not set"):
+    with pytest.raises(StartRefused, match="TWILIO_AUTH_TOKEN is not set"):
         make_app(files, clock, TWILIO_AUTH_TOKEN=DROP)
     app = make_app(files, clock, serving=False, TWILIO_AUTH_TOKEN=DROP)
     result = app.test_cli_runner().invoke(args=["ivr", "check"])
@@ -54,3 +54,44 @@ def test_the_flask_command_finds_the_ops_group_without_the_serving_app(files: Pa
     )
     assert done.returncode == 1, done.stderr
     assert "flows.yaml:1:8: error: the start menu 'nowhere' does not exist" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TWILIO_AUTH_TOKEN": ""}, "TWILIO_AUTH_TOKEN is not set"),
+        ({"IVR_FLOWS": "broken"}, "the start menu 'nowhere' does not exist"),
+    ],
+    ids=["no-token", "broken-flow"],
+)
+def test_a_refused_start_says_why_once_per_process_without_a_traceback(
+    files: Path, env: dict[str, str], message: str
+) -> None:
+    (files / "broken.yaml").write_text("start: nowhere\nagent: {destination: '+81300000000'}\nmenus: {}\n")
+    settings = {
+        "TWILIO_AUTH_TOKEN": "token",
+        "PUBLIC_BASE_URL": "https://ivr.example.jp",
+        "IVR_NUMBER_KEY": "key",
+        "IVR_FLOWS": str(files / "flows.yaml"),
+        "IVR_PROMPTS": str(files / "prompts"),
+        "IVR_AUDIO": str(files / "audio"),
+        "DATABASE_URL": f"sqlite:///{files / 'journal.db'}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_BIND": "127.0.0.1:0",
+    }
+    settings.update({k: str(files / "broken.yaml") if v == "broken" else v for k, v in env.items()})
+    environ = {k: v for k, v in os.environ.items() if k not in settings and k != "IVR_DEV"}
+    environ.update({k: v for k, v in settings.items() if v})
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "app:app"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    refusals = done.stderr.count("the hotline refuses to start")
+    assert 1 <= refusals <= 2  # each worker process says it once, then gunicorn stops (no respawn loop)
+    assert done.stderr.count(message) == refusals

@@ -38,8 +38,8 @@ CASES: dict[str, list[str]] = {
         'write "*" in quotes: unquoted, YAML reads * as an alias'
     ],
     "hash_key": [
-        "9:7: warning: this line is a comment, so YAML ignores it: an unquoted # starts a comment — "
-        'write the key in quotes, "#":, if it is meant as the # key'
+        "9:7: error: an unquoted # starts a comment, so YAML would drop this whole line (and what it sets) — "
+        'write the key in quotes: "#": (キーの # は引用符で囲んでください)'
     ],
     "missing_fields": [
         "2:1: error: the file needs the field 'agent' — add 'agent: …'",

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from test_server import GUNICORN, environment, free_port, post
 
 from helpers import ROOT, FixedClock, make_app, parse, sign, twilio_for
-from ivr.config import ConfigError
+from ivr.config import StartRefused
 from ivr.store import engine as engines
 from ivr.store.report import counts
 
@@ -65,7 +65,7 @@ def test_metrics_count_what_happens(files: Path, clock: FixedClock) -> None:
 
 
 def test_a_number_key_is_required_outside_development(files: Path, clock: FixedClock) -> None:
-    with pytest.raises(ConfigError, match="IVR_NUMBER_KEY is not set"):
+    with pytest.raises(StartRefused, match="IVR_NUMBER_KEY is not set"):
         make_app(files, clock, IVR_NUMBER_KEY=None)
     assert make_app(files, clock, IVR_NUMBER_KEY=None, IVR_DEV=True).config["IVR_NUMBER_KEY"]
 

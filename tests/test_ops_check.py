@@ -284,3 +284,21 @@ def test_an_unforeseen_failure_is_reported_not_raised(
         )
     ]
     assert code == 1
+
+
+def test_one_stray_quote_is_one_cause_first_and_one_folded_line(files: Path, runner: FlaskCliRunner) -> None:
+    faq = files / "prompts" / "faq.yaml"
+    edit(faq, "電話番号や e-mail", '電話番号や "e-mail')
+    code, found, summary = check(runner)
+    line = line_of(faq, "q1_3:")
+    assert code == 1
+    assert [(f, n, severity) for f, n, _, severity, _, _ in found] == [
+        ("prompts/faq.yaml", line, "error")
+    ] * 2
+    assert found[0][4].startswith("YAML syntax:")
+    folded = found[1][4]
+    assert folded.startswith("and ") and folded.endswith(
+        "more errors because prompts/faq.yaml did not load (its prompt ids are missing elsewhere)"
+    )
+    assert int(folded.split()[1]) > 10
+    assert summary.startswith("flows.yaml: 2 errors, 0 warnings")

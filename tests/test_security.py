@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from helpers import BASE, DROP, TOKEN, FixedClock, make_app, sign
-from ivr.config import ConfigError
+from ivr.config import StartRefused
 
 FORM = {"CallSid": "CA1", "From": "+819012345678", "Digits": "1"}
 ENDPOINTS = [
@@ -111,12 +111,12 @@ def test_audio_and_health_need_no_signature(client: FlaskClient) -> None:
 
 
 def test_missing_token_refuses_to_start(files: Path, clock: FixedClock) -> None:
-    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN is not set"):
+    with pytest.raises(StartRefused, match="TWILIO_AUTH_TOKEN is not set"):
         make_app(files, clock, TWILIO_AUTH_TOKEN=None)
 
 
 def test_missing_public_base_url_refuses_to_start(files: Path, clock: FixedClock) -> None:
-    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL is not set"):
+    with pytest.raises(StartRefused, match="PUBLIC_BASE_URL is not set"):
         make_app(files, clock, PUBLIC_BASE_URL=None)
 
 

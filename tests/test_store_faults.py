@@ -17,7 +17,7 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from helpers import ROOT, FixedClock, make_app, parse, twilio_for
-from ivr.config import ConfigError
+from ivr.config import StartRefused
 from ivr.store import engine as engines
 from ivr.store import migrate
 from ivr.store.journal import Event, Journal
@@ -180,7 +180,7 @@ def test_a_worker_killed_mid_write_leaves_whole_batches(migrated_url: str) -> No
 def test_start_is_refused_until_migrated_and_migrating_twice_changes_nothing(
     files: Path, clock: FixedClock, database_url: str
 ) -> None:
-    with pytest.raises(ConfigError, match=r"run `flask --app app ivr db upgrade` first"):
+    with pytest.raises(StartRefused, match=r"run `flask --app app ivr db upgrade` first"):
         make_app(files, clock, DATABASE_URL=database_url)
     runner = make_app(files, clock).test_cli_runner()
     runner.app.config["DATABASE_URL"] = database_url

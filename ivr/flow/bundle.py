@@ -11,7 +11,7 @@ from ivr.flow import manifest, prompts, rules, schema, yamlpos
 from ivr.flow.catalog import Prompt, build
 from ivr.flow.manifest import AudioEntry
 from ivr.flow.model import Flow
-from ivr.flow.problems import FlowInvalid, Problem, blocking, warnings
+from ivr.flow.problems import FlowInvalid, Problem, blocking, fold, ordered, warnings
 from ivr.flow.prompts import PromptTexts
 
 log = logging.getLogger("ivr.bundle")
@@ -84,7 +84,7 @@ def _inspect(sources: Sources) -> tuple[Bundle | None, list[Problem]]:
         fresh, stale, missing = manifest.match(catalog, entries, sources.audio)
         if not blocking(problems):
             bundle = Bundle(flow, catalog, fresh, stale, missing, _digest(sources), texts, warnings(problems))
-    return bundle, sorted(problems)
+    return bundle, ordered(fold(problems, texts.unloaded))
 
 
 def load(sources: Sources) -> Bundle:

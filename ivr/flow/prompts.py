@@ -50,6 +50,7 @@ class PromptTexts:
     where: dict[str, tuple[str, int]] = field(default_factory=dict)
     readings: list[Reading] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    unloaded: list[str] = field(default_factory=list)  # prompt files that could not be read at all
 
     def speech(self, text: str) -> str:
         """The text as the engine must hear it: every reading applied, in list order."""
@@ -68,6 +69,8 @@ def load(folder: Path, problems: list[Problem]) -> PromptTexts:
         display = f"{folder.name}/{path.name}"
         doc = yamlpos.load(path, display)
         result.files.append(path)
+        if doc.data is None and any(p.severity == "error" for p in doc.problems):
+            result.unloaded.append(display)
         if path.name == READINGS_FILE:
             result.readings = _readings(doc)
         else:

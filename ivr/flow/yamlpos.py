@@ -92,15 +92,14 @@ def parse(raw: bytes, doc: Document) -> Document:
                     "indent with spaces, not tabs",
                 )
             )
-        if line_text.lstrip().startswith("#:"):  # meant as the # key, silently a comment
+        if line_text.lstrip().startswith("#:"):  # meant as the # key: YAML would silently drop the line
             doc.problems.append(
                 Problem(
                     doc.file,
                     number,
                     len(indent) + 1,
-                    "this line is a comment, so YAML ignores it: an unquoted # starts a comment",
-                    'write the key in quotes, "#":, if it is meant as the # key',
-                    "warning",
+                    "an unquoted # starts a comment, so YAML would drop this whole line (and what it sets)",
+                    'write the key in quotes: "#": (キーの # は引用符で囲んでください)',
                 )
             )
     if any(p.severity == "error" for p in doc.problems):

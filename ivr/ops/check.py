@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from ivr.flow import yamlpos
 from ivr.flow.bundle import Bundle, Sources, inspect
-from ivr.flow.problems import Problem
+from ivr.flow.problems import Problem, ordered
 from ivr.ops import timing
 from ivr.state import get_state
 
@@ -34,7 +34,7 @@ def check(file: Path | None, strict: bool) -> None:
     bundle, problems = inspect(sources)
     if bundle is not None:
         problems = [*problems, *audit(bundle, sources)]
-    for problem in sorted(problems):
+    for problem in ordered(problems):
         click.echo(str(problem))
     errors = sum(p.severity == "error" for p in problems)
     counts = f"{_count(errors, 'error')}, {_count(len(problems) - errors, 'warning')}"
