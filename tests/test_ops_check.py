@@ -189,6 +189,14 @@ BROKEN_PROMPTS = [
         "make the pattern match at least one character",
         id="reading-empty-match",
     ),
+    pytest.param(
+        "readings.yaml",
+        ("prompts: [a3_1, a3_2, a3_3, a3_4]", "prompts: [a3_1, a3_2, a3_3, a3_5]"),
+        ("    prompts: [a3_1", 14),
+        "unknown prompt id 'a3_5' in 'prompts'",
+        "write ids as in prompts/*.yaml (e.g. a3_1); a misspelt id would leave the reading unused",
+        id="reading-unknown-prompt",
+    ),
 ]
 
 

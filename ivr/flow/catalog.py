@@ -129,5 +129,5 @@ def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]
     written[flow.emergency_prompt] = c.get(flow.emergency_prompt)
     for prompt_id in SYSTEM:
         written[prompt_id] = c.get(prompt_id)
-    prompts = {pid: Prompt(pid, text, texts.speech(text)) for pid, text in written.items()}
+    prompts = {pid: Prompt(pid, text, texts.speech(text, pid)) for pid, text in written.items()}
     return prompts, sorted(set(c.missing))
