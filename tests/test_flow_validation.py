@@ -116,6 +116,11 @@ CASES: dict[str, list[str]] = {
         f"2:11: error: unknown prompt id 'greting' — {PROMPT_FIX}",
         f"7:34: error: unknown prompt id 'a1_9' — {PROMPT_FIX}",
     ],
+    "question": [
+        "6:50: error: option 1 opens a menu, so it has no question to say — "
+        "remove question: (it names the FAQ question said before an answer)",
+        f"7:42: error: unknown prompt id 'q1_9' — {PROMPT_FIX}",
+    ],
     "too_deep": [
         "22:15: error: answer 'a1_1' can be 9 key presses from the start menu, "
         f"more than the 8 the service can follow — {TOO_DEEP}"

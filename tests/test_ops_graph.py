@@ -64,14 +64,8 @@ def test_mermaid_nodes_and_edges_are_the_flows_menus_and_options(app: Flask, run
     assert {n for n in nodes if n.startswith("answer_")} == {f"answer_{a}" for a in answers}
     options = {(s, t, k) for s, t, k, dotted in edges if s.startswith("menu_") and not dotted}
     assert options == flow_edges(app)
-    assert (
-        nodes["menu_s1"]
-        == f"s1: 情報漏えいの詳細に関するご質問<br/>menu {bundle.audio['menu.s1'].duration_s:.1f} s"
-    )
-    assert (
-        nodes["answer_a1_1"]
-        == f"a1_1: 漏えいの経緯を教えてください<br/>answer {bundle.audio['a1_1'].duration_s:.1f} s"
-    )
+    assert nodes["menu_s1"] == f"s1: 漏えいの詳細<br/>menu {bundle.audio['menu.s1'].duration_s:.1f} s"
+    assert nodes["answer_a1_1"] == f"a1_1: 漏えいの経緯<br/>answer {bundle.audio['a1_1'].duration_s:.1f} s"
     # the agent and hours paths
     assert {e for e in edges if not e[0].startswith("menu_")} == {
         ("incoming", "menu_main", "", False),

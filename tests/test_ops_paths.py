@@ -31,7 +31,7 @@ def announced_by(app: Flask, menu_id: str, key: str, seconds: float) -> float:
     texts = prompts.load(Path(app.config["IVR_PROMPTS"]), [])
     menu = bundle.flow.menus[menu_id]
     label = texts.texts[next(o.label for o in menu.options if o.key == key)]
-    said = f"{key}番、{label}。" if menu.style == "question" else f"{label}については、{key}を"
+    said = texts.texts[f"compose.{menu.style}.item"].format(label=label, key=key)
     text = bundle.prompts[f"menu.{menu_id}"].text
     prefix = text[: text.index(said) + len(said)]
     return seconds * len(texts.speech(prefix)) / len(bundle.prompts[f"menu.{menu_id}"].speech)
@@ -105,3 +105,15 @@ def test_without_audio_the_seconds_are_estimated_from_the_text(
     assert first["waiting_s"] == pytest.approx(expected, abs=1e-6)
     table = runner.invoke(args=["ivr", "paths"]).output.splitlines()
     assert table[1].split()[3] == f"~{expected:.1f}"
+
+
+def test_the_shipped_flow_meets_the_listening_targets(app: Flask, runner: FlaskCliRunner) -> None:
+    """Issue 10's targets, on the committed audio: short menus, an answer within 40 s on average."""
+    data = paths_json(runner)
+    bundle = bundle_of(app)
+    seconds = {pid: e.duration_s for pid, e in bundle.audio.items()}
+    assert bundle.flow.max_menu_seconds == 20
+    assert seconds["greeting"] + seconds["menu.main"] <= 20
+    assert max(seconds[f"menu.{m}"] for m in bundle.flow.menus if m != "main") <= 20
+    assert data["mean_s"]["waiting"] <= 40
+    assert data["worst"]["waiting"]["seconds"] <= 45

@@ -148,17 +148,19 @@ def test_readings_reach_the_engine_text(app: Flask) -> None:
 
 
 def test_menu_prompts_follow_the_labels_in_the_flow(files: Path, clock: FixedClock) -> None:
-    faq = files / "prompts" / "faq.yaml"
-    faq.write_text(
-        faq.read_text("utf-8").replace('s2: "お客さまへのご連絡に関するご質問"', 's2: "ご案内の郵送"'),
-        "utf-8",
+    topics = files / "prompts" / "menus.yaml"
+    topics.write_text(
+        topics.read_text("utf-8").replace('topic.s2: "お知らせの郵送"', 'topic.s2: "ご案内の郵送"'), "utf-8"
     )
     flows = files / "flows.yaml"
     flows.write_text(
-        flows.read_text("utf-8").replace('"2": {label: s2, menu: s2}', '"5": {label: s2, menu: s2}'), "utf-8"
+        flows.read_text("utf-8").replace(
+            '"2": {label: topic.s2, menu: s2}', '"5": {label: topic.s2, menu: s2}'
+        ),
+        "utf-8",
     )
     bundle = bundle_of(make_app(files, clock))
-    assert "ご案内の郵送については、5を" in bundle.prompts["menu.main"].text
+    assert "ご案内の郵送は5を" in bundle.prompts["menu.main"].text
     assert "2を" not in bundle.prompts["menu.main"].text
     assert bundle.stale == ["menu.main", "menu.main.short"]
 

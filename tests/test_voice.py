@@ -84,7 +84,7 @@ def test_every_answer_is_two_keys_from_the_main_menu(
     assert query(menu.get("action", ""))["p"] == section
     root = key(twilio, section, question)
     gather = gather_of(root)
-    assert heard(app, gather) == [answer, "after_answer"]
+    assert heard(app, gather) == [f"q{answer[1:]}", answer, "after_answer"]  # the FAQ question first
     assert query(gather.get("action", "")) == {"p": section + question, "n": "0", "x": "0"}
     bundle = bundle_of(app)
     assert bundle.prompts[answer].text == " ".join(FAQ[answer].split())
@@ -140,8 +140,8 @@ def test_back_at_the_main_menu_is_not_a_key(app: Flask, twilio: Twilio) -> None:
         ("", ["menu.main"]),
         ("1", ["menu.s1"]),
         ("4", ["menu.s4"]),
-        ("11", ["a1_1", "after_answer"]),
-        ("34", ["a3_4", "after_answer"]),
+        ("11", ["q1_1", "a1_1", "after_answer"]),
+        ("34", ["q3_4", "a3_4", "after_answer"]),
     ],
     ids=["main", "s1", "s4", "a1_1", "a3_4"],
 )
@@ -270,7 +270,7 @@ def test_emergency_closure_plays_its_own_message(files: Path, clock: FixedClock)
     [
         ("/voice/key?p=99&n=0&x=0", ["menu.main"]),  # a menu that does not exist
         ("/voice/key?p=1x&n=0&x=0", ["menu.s1"]),  # garbage after a valid prefix
-        ("/voice/key?p=123456789&n=0&x=0", ["a1_2", "after_answer"]),  # keys past an answer
+        ("/voice/key?p=123456789&n=0&x=0", ["q1_2", "a1_2", "after_answer"]),  # keys past an answer
         ("/voice/key?p=%E2%91%A0&n=zz&x=-1", ["menu.main"]),  # non-ASCII position, bad counters
         ("/voice/no/such/route", ["menu.main"]),
         ("/voice/node?p=3", ["menu.s3"]),
@@ -331,3 +331,16 @@ def test_caller_number_never_logged_in_clear(
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "+819011112222" not in text and "9011112222" not in text
     assert "+81********22" in text
+
+
+@pytest.mark.parametrize(("section", "question", "answer"), ANSWERS, ids=[a for _, _, a in ANSWERS])
+def test_menus_say_a_short_topic_and_the_answer_names_the_bank_question(
+    app: Flask, section: str, question: str, answer: str
+) -> None:
+    bundle = bundle_of(app)
+    option = bundle.flow.menus[f"s{section}"].options[int(question) - 1]
+    topic, asked = bundle.texts.texts[option.label], bundle.prompts[f"q{answer[1:]}"].text
+    assert (option.key, option.answer, option.question) == (question, answer, f"q{answer[1:]}")
+    assert asked == " ".join(FAQ[f"q{answer[1:]}"].split())  # the FAQ's question, as the bank wrote it
+    assert topic not in FAQ.values() and len(topic) <= 12
+    assert f"{topic}は{question}を" in bundle.prompts[f"menu.s{section}"].text

@@ -90,7 +90,8 @@ class Renderer:
         if answer is not None and answer.answer is not None:
             if reason == "no_input":  # the answer was heard; re-offer only the choices after it
                 return ("no_input", "after_answer")
-            return (*PREFIX.get(reason, ()), answer.answer, "after_answer")
+            question = (answer.question,) if answer.question else ()
+            return (*PREFIX.get(reason, ()), *question, answer.answer, "after_answer")
         menu = f"menu.{menus[-1].id}"
         return ("no_input", f"{menu}.short") if reason == "no_input" else (*PREFIX.get(reason, ()), menu)
 

@@ -124,6 +124,8 @@ def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]
         for option in menu.options:
             if option.answer:
                 written[option.answer] = c.get(option.answer)
+            if option.question:
+                written[option.question] = c.get(option.question)
     written["after_answer"] = c.after_answer()
     written["closed"] = c.get("closed").format(hours=c.hours(flow.calendar))
     written[flow.emergency_prompt] = c.get(flow.emergency_prompt)

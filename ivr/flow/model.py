@@ -19,6 +19,7 @@ class Option:
     label: str  # prompt id of the words announced for this key
     menu: str | None = None
     answer: str | None = None  # prompt id of the answer text
+    question: str | None = None  # prompt id of the full question, said before the answer
 
 
 @dataclass(frozen=True)

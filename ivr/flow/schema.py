@@ -157,7 +157,7 @@ def _menus(doc: Document) -> dict[str, Menu]:
         for raw_key in raw_options:
             opath = (*path, "options", raw_key)
             key = keypad_key(doc, opath, raw_key, key=True)
-            osec = Section(doc, opath, ("label", "menu", "answer"), required=("label",))
+            osec = Section(doc, opath, ("label", "menu", "answer", "question"), required=("label",))
             targets = [t for t in ("menu", "answer") if t in osec.data]
             if len(targets) != 1 and osec.ok:
                 doc.problem(
@@ -165,6 +165,12 @@ def _menus(doc: Document) -> dict[str, Menu]:
                     f"option {raw_key} needs exactly one of 'menu:' or 'answer:'",
                     "say where the key leads: menu: <menu name> or answer: <prompt id>",
                     key=True,
+                )
+            if "question" in osec.data and "menu" in osec.data:
+                doc.problem(
+                    (*opath, "question"),
+                    f"option {raw_key} opens a menu, so it has no question to say",
+                    "remove question: (it names the FAQ question said before an answer)",
                 )
             if key is None or not osec.ok:
                 continue
@@ -182,6 +188,7 @@ def _menus(doc: Document) -> dict[str, Menu]:
                     str(osec.text("label", "")),
                     osec.text("menu", optional=True),
                     osec.text("answer", optional=True),
+                    osec.text("question", optional=True),
                 )
             )
         menus[str(menu_id)] = Menu(

@@ -37,7 +37,7 @@ def routes(bundle: Bundle, texts: PromptTexts) -> list[Route]:
         for option in menu.options:
             heard, early = waiting + whole, barge_in + key_announced(bundle, texts, menu, option.key)
             if option.answer:
-                question = texts.texts.get(option.label, option.label)
+                question = texts.texts.get(option.question or option.label, option.label)
                 found.append(Route(option.answer, keys + option.key, question, heard, early))
             elif option.menu in flow.menus and len(keys) < MAX_PATH:
                 visit(flow.menus[option.menu], keys + option.key, heard, early)
