@@ -66,6 +66,7 @@ CASES: dict[str, list[str]] = {
         "5:9: error: 'back' uses key *, already used by 'repeat' — give each global key its own key",
         f"6:10: error: '00' is not a single keypad key — {KEY_FIX}",
         f"7:13: error: no key is given (an unquoted # starts a comment) — {KEY_FIX}",
+        "8:9: error: 'slow' uses key *, already used by 'repeat' — give each global key its own key",
     ],
     "key_clash": [
         "8:7: error: key 9 in menu 'main' clashes with the global 'agent' key — "

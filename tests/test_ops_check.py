@@ -56,13 +56,17 @@ def test_a_changed_answer_text_makes_its_audio_stale(files: Path, runner: FlaskC
     edit(faq, "外部からの不正アクセス", "外部からの悪意ある不正アクセス")
     code, found, summary = check(runner)
     message = (
-        "the audio of prompt 'a1_1' is stale: its text changed since it was made; "
+        "the audio of prompt '{}' is stale: its text changed since it was made; "
         "callers hear it read by the Polly.Mizuki voice until it is made again"
     )
-    assert found == [("prompts/faq.yaml", line_of(faq, "a1_1:"), 1, "warning", message, SYNTH_STALE)]
+    assert found == [  # the answer and its slow replay, both at the answer's line
+        ("prompts/faq.yaml", line_of(faq, "a1_1:"), 1, "warning", message.format(pid), SYNTH_STALE)
+        for pid in ("a1_1", "a1_1.slow")
+    ]
     assert code == 0
     assert summary.startswith(
-        f"flows.yaml: 0 errors, 1 warning — 5 menus, 15 answers, audio for {PROMPTS - 1} of {PROMPTS} prompts"
+        "flows.yaml: 0 errors, 2 warnings — 5 menus, 15 answers, "
+        f"audio for {PROMPTS - 2} of {PROMPTS} prompts"
     )
     assert runner.invoke(args=["ivr", "check", "--strict"]).exit_code == 1
 

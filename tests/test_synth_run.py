@@ -23,6 +23,7 @@ from ivr.synth.base import Engine
 from ivr.synth.wavfile import Samples
 
 CALLS: list[str] = []
+RATES: list[float] = []
 
 
 class Counting:
@@ -37,9 +38,10 @@ class Counting:
     def billable_characters(self, speech: str) -> int:
         return self.inner.billable_characters(speech)
 
-    def synthesize(self, speech: str, *, prompt_id: str) -> tuple[Samples, int]:
+    def synthesize(self, speech: str, *, prompt_id: str, rate: float = 1.0) -> tuple[Samples, int]:
         CALLS.append(speech)
-        return self.inner.synthesize(speech, prompt_id=prompt_id)
+        RATES.append(rate)
+        return self.inner.synthesize(speech, prompt_id=prompt_id, rate=rate)
 
 
 def counting(name: str, options: Mapping[str, object]) -> Engine:
@@ -126,10 +128,32 @@ def test_hash_covers_text_engine_voice_and_settings() -> None:
                 run.content_hash("いいえ。", plain, -20.0),
                 run.content_hash("はい。", faster, -20.0),
                 run.content_hash("はい。", plain, -18.0),
+                run.content_hash("はい。", plain, -20.0, 0.8),
             }
         )
-        == 4
+        == 5
     )
+    assert run.content_hash("はい。", plain, -20.0, 1.0) == base  # files at the normal rate keep their names
+
+
+def test_a_slow_prompt_is_its_own_file_spoken_slower_and_made_once(tmp_path: Path) -> None:
+    CALLS.clear()
+    RATES.clear()
+    text = "電話番号は漏えいしていません。"
+    batch = {"a1": Prompt("a1", text, text), "a1.slow": Prompt("a1.slow", text, text, rate=0.8)}
+    first = synthesize(batch, tmp_path)
+    assert sorted(zip(CALLS, RATES, strict=True)) == [(text, 0.8), (text, 1.0)]  # no sound is shared
+    files = {j.prompt.id: j.file for j in first.make}
+    assert files["a1.slow"].startswith("a1.slow-") and files["a1.slow"] != files["a1"].replace(
+        "a1", "a1.slow"
+    )
+    entries = json.loads((tmp_path / "manifest.json").read_text("utf-8"))["files"]
+    normal, slow = (entries[files[p]]["duration_s"] for p in ("a1", "a1.slow"))
+    assert 1.15 < slow / normal < 1.4  # 0.8 x the speed: about 1.25 x as long
+    assert (entries[files["a1.slow"]]["prompt"], entries[files["a1.slow"]]["text"]) == ("a1.slow", text)
+    CALLS.clear()
+    again = synthesize(batch, tmp_path)
+    assert (CALLS, again.make, sorted(again.keep)) == ([], [], sorted(files.values()))
 
 
 def test_committed_audio_covers_every_prompt_of_the_flow() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from xml.etree import ElementTree
@@ -344,3 +345,46 @@ def test_menus_say_a_short_topic_and_the_answer_names_the_bank_question(
     assert asked == " ".join(FAQ[f"q{answer[1:]}"].split())  # the FAQ's question, as the bank wrote it
     assert topic not in FAQ.values() and len(topic) <= 12
     assert f"{topic}は{question}を" in bundle.prompts[f"menu.s{section}"].text
+
+
+@pytest.mark.parametrize(("section", "question", "answer"), ANSWERS, ids=[a for _, _, a in ANSWERS])
+def test_the_slow_key_after_an_answer_plays_it_again_slowly(
+    app: Flask, twilio: Twilio, section: str, question: str, answer: str
+) -> None:
+    gather = gather_of(key(twilio, section + question, "7", n=1, x=1))
+    assert heard(app, gather) == [f"{answer}.slow", "after_answer"]
+    assert query(gather.get("action", "")) == {"p": section + question, "n": "0", "x": "0"}
+    bundle = bundle_of(app)
+    slow, normal = bundle.prompts[f"{answer}.slow"], bundle.prompts[answer]
+    assert (slow.text, slow.speech, slow.rate, normal.rate) == (normal.text, normal.speech, 0.8, 1.0)
+    played = gather[0].text or ""
+    assert played.rsplit("/", 1)[-1] == bundle.audio[f"{answer}.slow"].file != bundle.audio[answer].file
+    assert "ゆっくりお聞きになるには7を" in bundle.prompts["after_answer"].text
+
+
+@pytest.mark.parametrize(
+    ("voice", "prosody"),
+    [("Polly.Mizuki", "80%"), ("Google.ja-JP-Standard-A", "80%"), ("alice", None)],
+    ids=["polly-ssml", "google-ssml", "basic-voice-no-ssml"],
+)
+def test_without_its_audio_the_slow_replay_is_said_slower_where_say_can(
+    files: Path, clock: FixedClock, voice: str, prosody: str | None
+) -> None:
+    from helpers import make_app
+
+    manifest = files / "audio" / "manifest.json"
+    data = json.loads(manifest.read_text("utf-8"))
+    data["files"] = {k: v for k, v in data["files"].items() if v["prompt"] != "a1_3.slow"}
+    manifest.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    flows = files / "flows.yaml"
+    flows.write_text(
+        flows.read_text("utf-8").replace("say_voice: Polly.Mizuki", f"say_voice: {voice}"), "utf-8"
+    )
+    app = make_app(files, clock)
+    say = gather_of(key(twilio_for(app.test_client()), "13", "7"))[0]
+    speech = bundle_of(app).prompts["a1_3"].speech
+    assert (say.tag, say.attrib) == ("Say", {"language": "ja-JP", "voice": voice})
+    if prosody is None:
+        assert (say.text, list(say)) == (speech, [])
+    else:
+        assert [(c.tag, c.attrib, c.text) for c in say] == [("prosody", {"rate": prosody}, speech)]

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlencode
 
-from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, Say, VoiceResponse
 
 from ivr.call.navigate import Closed, Reason, Step
 from ivr.flow.bundle import Bundle
+from ivr.flow.catalog import slow
 
 # What is played before the menu or answer, by reason.
 PREFIX: dict[str, tuple[str, ...]] = {
@@ -23,6 +24,9 @@ PREFIX: dict[str, tuple[str, ...]] = {
     "failed": ("agent_failed",),
     "canceled": ("agent_canceled",),
 }
+
+# Twilio's <Say> takes SSML (here <prosody rate>, for a slow replay) with these voices, not its basic ones
+SSML_VOICES = ("Polly.", "Google.")
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,14 @@ class Renderer:
         entry = self.bundle.audio.get(prompt_id)
         if entry is not None:
             parent.play(self.urls.file(entry.file))
-        else:
-            prompt = self.bundle.prompts[prompt_id]
+            return
+        prompt = self.bundle.prompts[prompt_id]
+        if prompt.rate == 1.0 or not self.flow.say_voice.startswith(SSML_VOICES):
             parent.say(prompt.speech, language=self.flow.say_language, voice=self.flow.say_voice)
+            return
+        say = Say(language=self.flow.say_language, voice=self.flow.say_voice)
+        say.prosody(prompt.speech, rate=f"{round(prompt.rate * 100)}%")
+        parent.append(say)
 
     def _gather(self, path: str, prompt_ids: tuple[str, ...], no_input: int, invalid: int) -> VoiceResponse:
         response = VoiceResponse()
@@ -90,6 +99,8 @@ class Renderer:
         if answer is not None and answer.answer is not None:
             if reason == "no_input":  # the answer was heard; re-offer only the choices after it
                 return ("no_input", "after_answer")
+            if reason == "slow":  # the answer once more, slowly: the caller knows the question by now
+                return (slow(answer.answer), "after_answer")
             question = (answer.question,) if answer.question else ()
             return (*PREFIX.get(reason, ()), *question, answer.answer, "after_answer")
         menu = f"menu.{menus[-1].id}"

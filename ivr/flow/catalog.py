@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ivr.flow.calendar import BusinessCalendar, OpeningHours
 from ivr.flow.model import Flow, Menu
@@ -26,11 +26,12 @@ SYSTEM = (
 
 @dataclass(frozen=True)
 class Prompt:
-    """One playable prompt: the text as written and as sent to the speech engine."""
+    """One playable prompt: the text as written and as sent to the speech engine, at a speaking rate."""
 
     id: str
     text: str
     speech: str
+    rate: float = 1.0  # relative to the engine's own rate: below 1 for the slow replay of an answer
 
 
 class MissingText(KeyError):
@@ -88,7 +89,7 @@ class Composer:
 
     def after_answer(self) -> str:
         """What follows every answer: again, other questions, main menu, agent."""
-        return self.global_keys(["repeat_answer", "back_answer", "main_menu", "agent"])
+        return self.global_keys(["repeat_answer", "slow_answer", "back_answer", "main_menu", "agent"])
 
     def hours(self, calendar: BusinessCalendar) -> str:
         """The weekly opening hours in words, e.g. '平日9:00から17:00まで'."""
@@ -132,4 +133,11 @@ def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]
     for prompt_id in SYSTEM:
         written[prompt_id] = c.get(prompt_id)
     prompts = {pid: Prompt(pid, text, texts.speech(text, pid)) for pid, text in written.items()}
+    for answer in [o.answer for m in flow.menus.values() for o in m.options if o.answer]:
+        prompts[slow(answer)] = replace(prompts[answer], id=slow(answer), rate=flow.synthesis.slow_rate)
     return prompts, sorted(set(c.missing))
+
+
+def slow(answer: str) -> str:
+    """The prompt id of an answer's slow replay: the same words, spoken slower."""
+    return f"{answer}.slow"

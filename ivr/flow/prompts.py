@@ -18,7 +18,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "compose.topic.item": frozenset({"label", "key"}),
     "compose.question.item": frozenset({"label", "key"}),
     **{f"compose.{name}": _KEY for name in ("repeat", "back", "agent", "main_menu")},
-    **{f"compose.{name}_answer": _KEY for name in ("repeat", "back")},
+    **{f"compose.{name}_answer": _KEY for name in ("repeat", "slow", "back")},
     "closed": frozenset({"hours"}),
     "hours.weekdays": frozenset({"open", "close"}),
     "hours.day": frozenset({"day", "open", "close"}),

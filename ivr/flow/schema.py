@@ -85,9 +85,10 @@ def build(doc: Document) -> Flow | None:
 
 
 def _keys(doc: Document) -> GlobalKeys:
-    sec = Section(doc, ("keys",), ("repeat", "back", "agent", "main_menu"))
+    names = ("repeat", "back", "agent", "main_menu", "slow")
+    sec = Section(doc, ("keys",), names)
     found: dict[str, str] = {}
-    for name in ("repeat", "back", "agent", "main_menu"):
+    for name in names:
         value = keypad_key(doc, ("keys", name), sec.get(name, getattr(GlobalKeys, name)))
         if value is None:
             continue
@@ -131,7 +132,7 @@ def _agent(doc: Document) -> AgentSettings:
 
 
 def _synthesis(doc: Document) -> SynthesisSettings:
-    sec = Section(doc, ("synthesis",), ("engine", "target_db", "openjtalk", "google"))
+    sec = Section(doc, ("synthesis",), ("engine", "target_db", "slow_rate", "openjtalk", "google"))
     engine = sec.text("engine", "openjtalk") or "openjtalk"
     if engine not in ("openjtalk", "google"):
         doc.problem(
@@ -139,7 +140,9 @@ def _synthesis(doc: Document) -> SynthesisSettings:
         )
     known = {"openjtalk": ("voice", "speed", "half_tone"), "google": ("voice", "speaking_rate", "pitch")}
     engines = {name: dict(Section(doc, ("synthesis", name), fields).data) for name, fields in known.items()}
-    return SynthesisSettings(engine, sec.number("target_db", -20.0, -40, -6), engines)
+    return SynthesisSettings(
+        engine, sec.number("target_db", -20.0, -40, -6), sec.number("slow_rate", 0.8, 0.5, 1.0), engines
+    )
 
 
 def _menus(doc: Document) -> dict[str, Menu]:

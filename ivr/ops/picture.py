@@ -67,7 +67,7 @@ def build(bundle: Bundle, texts: PromptTexts) -> tuple[list[Node], list[Edge]]:
     is_open = "open now? (emergency closure: never)" if cal.emergency_closure else "open now?"
     everywhere = (
         f"every menu: {keys.repeat} repeat · {keys.back} back · {keys.agent} agent",
-        f"after an answer: {keys.main_menu} start menu, {length['after_answer']}",
+        f"after an answer: {keys.slow} again slowly · {keys.main_menu} start menu, {length['after_answer']}",
     )
     dial = (
         f"agent_connecting {length['agent_connecting']}",
