@@ -124,13 +124,17 @@ def heard(app: Flask, element: ElementTree.Element) -> list[str]:
     """The prompt ids a caller hears from a TwiML element, whether played from audio or said."""
     bundle = bundle_of(app)
     by_file = {entry.file: pid for pid, entry in bundle.audio.items()}
-    by_speech = {prompt.speech: pid for pid, prompt in bundle.prompts.items()}
+    by_speech = {(p.speech, p.rate): pid for pid, p in bundle.prompts.items()}
     ids = []
     for child in element.iter():
         if child.tag == "Play":
             ids.append(by_file[(child.text or "").rsplit("/", 1)[-1]])
         elif child.tag == "Say":
-            ids.append(by_speech[child.text or ""])
+            slower = child.find("prosody")  # a slow replay said with SSML: <prosody rate="80%">
+            if slower is None:
+                ids.append(by_speech[(child.text or "", 1.0)])
+            else:
+                ids.append(by_speech[(slower.text or "", int(slower.get("rate", "")[:-1]) / 100)])
     return ids
 
 

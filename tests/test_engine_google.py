@@ -113,18 +113,21 @@ AUDIO_CONFIG = {
 
 
 @pytest.mark.parametrize(
-    ("voice", "options", "audio_config"),
+    ("voice", "options", "slower", "audio_config"),
     [
-        ("ja-JP-Chirp3-HD-Aoede", {"speaking_rate": 0.9}, {**AUDIO_CONFIG, "speakingRate": 0.9}),
-        ("ja-JP-Neural2-B", {"pitch": -2.0}, {**AUDIO_CONFIG, "speakingRate": 1.0, "pitch": -2.0}),
+        ("ja-JP-Chirp3-HD-Aoede", {"speaking_rate": 0.9}, 1.0, {**AUDIO_CONFIG, "speakingRate": 0.9}),
+        ("ja-JP-Neural2-B", {"pitch": -2.0}, 1.0, {**AUDIO_CONFIG, "speakingRate": 1.0, "pitch": -2.0}),
+        ("ja-JP-Chirp3-HD-Aoede", {"speaking_rate": 0.9}, 0.8, {**AUDIO_CONFIG, "speakingRate": 0.72}),
+        ("ja-JP-Chirp3-HD-Aoede", {"speaking_rate": 0.3}, 0.8, {**AUDIO_CONFIG, "speakingRate": 0.25}),
     ],
-    ids=["chirp3-hd-no-pitch", "neural2-with-pitch"],
+    ids=["chirp3-hd-no-pitch", "neural2-with-pitch", "slow-replay", "slow-replay-at-the-api-minimum"],
 )
 def test_request_fields(
-    fake_tts: FakeTTS, voice: str, options: dict[str, Any], audio_config: dict[str, Any]
+    fake_tts: FakeTTS, voice: str, options: dict[str, Any], slower: float, audio_config: dict[str, Any]
 ) -> None:
     text = "お電話ありがとうございます。"
-    samples, rate = engine_for(fake_tts, voice=voice, **options).synthesize(text, prompt_id="greeting")
+    engine = engine_for(fake_tts, voice=voice, **options)
+    samples, rate = engine.synthesize(text, prompt_id="greeting", rate=slower)
     assert fake_tts.requests == [
         (
             "/v1/text:synthesize",

@@ -66,6 +66,8 @@ def test_speed_option_changes_duration(engine: OpenJTalkEngine) -> None:
     normal, rate = engine.synthesize(GREETING, prompt_id="p")
     fast, _ = make_engine("openjtalk", {"speed": 1.5}).synthesize(GREETING, prompt_id="p")
     assert len(fast) / len(normal) == pytest.approx(1 / 1.5, abs=0.05)
+    slow, _ = engine.synthesize(GREETING, prompt_id="p.slow", rate=0.8)  # a slow replay: speed x 0.8
+    assert len(slow) / len(normal) == pytest.approx(1 / 0.8, abs=0.05)
 
 
 def test_empty_text_is_a_synthesis_error(engine: OpenJTalkEngine) -> None:

@@ -66,6 +66,7 @@ CASES: dict[str, list[str]] = {
         "5:9: error: 'back' uses key *, already used by 'repeat' — give each global key its own key",
         f"6:10: error: '00' is not a single keypad key — {KEY_FIX}",
         f"7:13: error: no key is given (an unquoted # starts a comment) — {KEY_FIX}",
+        "8:9: error: 'slow' uses key *, already used by 'repeat' — give each global key its own key",
     ],
     "key_clash": [
         "8:7: error: key 9 in menu 'main' clashes with the global 'agent' key — "
@@ -115,6 +116,11 @@ CASES: dict[str, list[str]] = {
     "unknown_prompt": [
         f"2:11: error: unknown prompt id 'greting' — {PROMPT_FIX}",
         f"7:34: error: unknown prompt id 'a1_9' — {PROMPT_FIX}",
+    ],
+    "question": [
+        "6:50: error: option 1 opens a menu, so it has no question to say — "
+        "remove question: (it names the FAQ question said before an answer)",
+        f"7:42: error: unknown prompt id 'q1_9' — {PROMPT_FIX}",
     ],
     "too_deep": [
         "22:15: error: answer 'a1_1' can be 9 key presses from the start menu, "

@@ -10,9 +10,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from helpers import bundle_of
+from helpers import ROOT, bundle_of
+from ivr.flow.bundle import Sources, load
 
 PROBLEM = re.compile(r"^(.+?):(\d+):(\d+): (error|warning): (.*?) — (.*)$")
+PROMPTS = len(load(Sources(ROOT / "flows.yaml", ROOT / "prompts", ROOT / "audio")).prompts)
 SYNTH_STALE = "run `flask --app app ivr synth` (文言が変わりました。synth で音声を作り直してください)"
 Found = tuple[str, int, int, str, str, str]
 
@@ -45,24 +47,26 @@ def test_the_real_flow_is_clean(app: Flask, runner: FlaskCliRunner) -> None:
     code, found, summary = check(runner)
     digest = bundle_of(app).digest
     assert (code, found) == (0, [])
-    n = len(bundle_of(app).prompts)
-    counts = f"0 errors, 0 warnings — 5 menus, 15 answers, audio for {n} of {n} prompts"
+    counts = f"0 errors, 0 warnings — 5 menus, 15 answers, audio for {PROMPTS} of {PROMPTS} prompts"
     assert summary == f"flows.yaml: {counts} (flow {digest})"
 
 
-def test_a_changed_answer_text_makes_its_audio_stale(app: Flask, files: Path, runner: FlaskCliRunner) -> None:
-    n = len(bundle_of(app).prompts)
+def test_a_changed_answer_text_makes_its_audio_stale(files: Path, runner: FlaskCliRunner) -> None:
     faq = files / "prompts" / "faq.yaml"
     edit(faq, "外部からの不正アクセス", "外部からの悪意ある不正アクセス")
     code, found, summary = check(runner)
     message = (
-        "the audio of prompt 'a1_1' is stale: its text changed since it was made; "
+        "the audio of prompt '{}' is stale: its text changed since it was made; "
         "callers hear it read by the Polly.Mizuki voice until it is made again"
     )
-    assert found == [("prompts/faq.yaml", line_of(faq, "a1_1:"), 1, "warning", message, SYNTH_STALE)]
+    assert found == [  # the answer and its slow replay, both at the answer's line
+        ("prompts/faq.yaml", line_of(faq, "a1_1:"), 1, "warning", message.format(pid), SYNTH_STALE)
+        for pid in ("a1_1", "a1_1.slow")
+    ]
     assert code == 0
     assert summary.startswith(
-        f"flows.yaml: 0 errors, 1 warning — 5 menus, 15 answers, audio for {n - 1} of {n} prompts"
+        "flows.yaml: 0 errors, 2 warnings — 5 menus, 15 answers, "
+        f"audio for {PROMPTS - 2} of {PROMPTS} prompts"
     )
     assert runner.invoke(args=["ivr", "check", "--strict"]).exit_code == 1
 
@@ -70,7 +74,7 @@ def test_a_changed_answer_text_makes_its_audio_stale(app: Flask, files: Path, ru
 def test_a_changed_label_makes_the_composed_menu_stale_at_its_menu(
     files: Path, runner: FlaskCliRunner
 ) -> None:
-    edit(files / "prompts" / "faq.yaml", 'q4_2: "銀行', 'q4_2: "当行')
+    edit(files / "prompts" / "menus.yaml", 'topic.q4_2: "弊社の', 'topic.q4_2: "当行の')
     code, found, _ = check(runner)
     line = line_of(files / "flows.yaml", "  s4:")
     assert [(f, row, col, msg.split(":")[0]) for f, row, col, _, msg, _ in found] == [
@@ -103,7 +107,7 @@ def test_a_prompt_without_audio_is_reported_missing(files: Path, runner: FlaskCl
 def test_menus_longer_than_the_limit_are_reported_with_their_length(
     app: Flask, files: Path, runner: FlaskCliRunner
 ) -> None:
-    edit(files / "flows.yaml", "max_menu_seconds: 60", "max_menu_seconds: 30")
+    edit(files / "flows.yaml", "max_menu_seconds: 20", "max_menu_seconds: 15")
     code, found, _ = check(runner)
     audio = bundle_of(app).audio
     flows = files / "flows.yaml"
@@ -114,11 +118,11 @@ def test_menus_longer_than_the_limit_are_reported_with_their_length(
             3,
             "warning",
             f"menu '{menu}' lasts {audio[f'menu.{menu}'].duration_s:.1f} s of audio, "
-            "more than checks.max_menu_seconds (30 s)",
+            "more than checks.max_menu_seconds (15 s)",
             "shorten its intro or labels, or split it into two menus "
             "(メニューが長すぎます。案内文を短くするか、メニューを分けてください)",
         )
-        for menu in ("s1", "s2", "s3")  # main 29.3 s and s4 25.2 s fit
+        for menu in ("s1", "s2", "s3")  # main 14.1 s and s4 14.3 s fit
     ]
     assert found == expected
     assert code == 0
@@ -128,14 +132,14 @@ def test_menu_length_is_estimated_from_the_text_without_audio(
     app: Flask, files: Path, runner: FlaskCliRunner
 ) -> None:
     (files / "audio" / "manifest.json").unlink()
-    edit(files / "flows.yaml", "max_menu_seconds: 60", "max_menu_seconds: 5")
+    edit(files / "flows.yaml", "max_menu_seconds: 20", "max_menu_seconds: 5")
     _, found, summary = check(runner)
     speech = bundle_of(app).prompts["menu.s4"].speech
     long = [msg for *_, msg, _ in found if msg.startswith("menu 's4'")]
     assert long == [
         f"menu 's4' lasts ~{len(speech) / 5.9:.1f} s of audio, more than checks.max_menu_seconds (5 s)"
     ]
-    assert f"audio for 0 of {len(bundle_of(app).prompts)} prompts" in summary
+    assert f"audio for 0 of {PROMPTS} prompts" in summary
 
 
 TEMPLATE_FIX = "(テンプレートの {…} は元のとおりに)"
@@ -143,8 +147,8 @@ BROKEN_PROMPTS = [
     pytest.param(
         "system.yaml",
         (
-            'compose.topic.item: "{label}については、{key}を"',
-            'compose.topic.item: "{lable}については、{key}を"',
+            'compose.topic.item: "{label}は{key}を"',
+            'compose.topic.item: "{lable}は{key}を"',
         ),
         ("compose.topic.item:", 21),
         "template 'compose.topic.item' must contain {key} {label}; it has {key} {lable}",
@@ -153,7 +157,7 @@ BROKEN_PROMPTS = [
     ),
     pytest.param(
         "system.yaml",
-        ('compose.agent: "担当者におつなぎするには{key}を"', 'compose.agent: "担当者におつなぎするには0を"'),
+        ('compose.agent: "担当者は{key}を"', 'compose.agent: "担当者は0を"'),
         ("compose.agent:", 16),
         "template 'compose.agent' must contain {key}; it has none",
         f"write {{key}} as in the original, no other {{…}} {TEMPLATE_FIX}",
@@ -190,6 +194,14 @@ BROKEN_PROMPTS = [
         "the pattern matches empty text, so it would insert its reading between every character",
         "make the pattern match at least one character",
         id="reading-empty-match",
+    ),
+    pytest.param(
+        "readings.yaml",
+        ("prompts: [a3_1, a3_2, a3_3, a3_4]", "prompts: [a3_1, a3_2, a3_3, a3_5]"),
+        ("    prompts: [a3_1", 14),
+        "unknown prompt id 'a3_5' in 'prompts'",
+        "write ids as in prompts/*.yaml (e.g. a3_1); a misspelt id would leave the reading unused",
+        id="reading-unknown-prompt",
     ),
 ]
 
@@ -241,7 +253,7 @@ def test_an_unreadable_manifest_is_a_warning(app: Flask, files: Path, runner: Fl
         "warning",
         "the audio manifest cannot be read (Expecting value: line 1 column 25 (char 24))",
     )
-    assert len(found) == 1 + len(bundle_of(app).prompts)  # and every prompt is then without audio
+    assert len(found) == 1 + PROMPTS  # and every prompt is then without audio
     assert code == 0
 
 
@@ -249,11 +261,12 @@ def test_check_without_file_reads_the_apps_flow_file_as_it_is_now(
     files: Path, runner: FlaskCliRunner
 ) -> None:
     flows = files / "flows.yaml"
-    edit(flows, '"2": {label: s2, menu: s2}', '"2": {label: s2, menu: s5}')
+    edit(flows, '"2": {label: topic.s2, menu: s2}', '"2": {label: topic.s2, menu: s5}')
     code, found, _ = check(runner)
-    line = line_of(flows, '      "2": {label: s2, menu: s5}')
+    option = '      "2": {label: topic.s2, menu: s5}'
+    line, column = line_of(flows, option), option.index("s5}") + 1
     assert [f[:5] for f in found] == [
-        ("flows.yaml", line, 30, "error", "menu 's5' does not exist"),
+        ("flows.yaml", line, column, "error", "menu 's5' does not exist"),
         ("flows.yaml", line_of(flows, "  s2:"), 3, "error", "menu 's2' cannot be reached from 'main'"),
     ]
     assert code == 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -64,14 +66,8 @@ def test_mermaid_nodes_and_edges_are_the_flows_menus_and_options(app: Flask, run
     assert {n for n in nodes if n.startswith("answer_")} == {f"answer_{a}" for a in answers}
     options = {(s, t, k) for s, t, k, dotted in edges if s.startswith("menu_") and not dotted}
     assert options == flow_edges(app)
-    assert (
-        nodes["menu_s1"]
-        == f"s1: 情報漏えいの詳細に関するご質問<br/>menu {bundle.audio['menu.s1'].duration_s:.1f} s"
-    )
-    assert (
-        nodes["answer_a1_1"]
-        == f"a1_1: 漏えいの経緯を教えてください<br/>answer {bundle.audio['a1_1'].duration_s:.1f} s"
-    )
+    assert nodes["menu_s1"] == f"s1: 漏えいの詳細<br/>menu {bundle.audio['menu.s1'].duration_s:.1f} s"
+    assert nodes["answer_a1_1"] == f"a1_1: 漏えいの経緯<br/>answer {bundle.audio['a1_1'].duration_s:.1f} s"
     # the agent and hours paths
     assert {e for e in edges if not e[0].startswith("menu_")} == {
         ("incoming", "menu_main", "", False),
@@ -121,11 +117,31 @@ def test_a_broken_flow_is_refused_with_its_problems(files: Path, runner: FlaskCl
     assert "flows.yaml:" in text and "unknown style 'topics'" in text
 
 
+FAKE_DOT = """#!/bin/sh
+# a stand-in for Graphviz's dot: says how it was called, as its picture
+echo "picture by dot $*"
+"""
+
+
+def fake_bin(tmp_path: Path, fonts: str) -> str:
+    """A PATH with a stand-in `dot` and an `fc-list` that lists `fonts`, before the real one."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "dot").write_text(FAKE_DOT, "utf-8")
+    (folder / "fc-list").write_text(f"#!/bin/sh\nprintf '{fonts}'\n", "utf-8")
+    for program in folder.iterdir():
+        program.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+
+
 @pytest.mark.parametrize("fmt", ["svg", "png"], ids=["svg", "png"])
-def test_pictures_need_an_output_file(runner: FlaskCliRunner, fmt: str) -> None:
-    code, text = graph(runner, "--format", fmt)
-    assert code == 2
-    assert f"--format {fmt} writes a file: add --output menu.{fmt}" in text
+def test_a_picture_without_output_goes_to_standard_output(
+    runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    monkeypatch.setenv("PATH", fake_bin(tmp_path, "Noto Sans CJK JP\\n"))
+    result = runner.invoke(args=["ivr", "graph", "--format", fmt])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == f"picture by dot -T{fmt}\n".encode()
 
 
 def test_pictures_need_graphviz(
@@ -134,11 +150,52 @@ def test_pictures_need_graphviz(
     monkeypatch.setenv("PATH", str(tmp_path))
     code, text = graph(runner, "--format", "svg", "--output", str(tmp_path / "menu.svg"))
     assert code == 2
-    assert "--format svg needs Graphviz's `dot`, which is not installed" in " ".join(text.split())
+    assert (
+        "--format svg needs Graphviz's `dot` (apt install graphviz, brew install graphviz), "
+        "or use --format mermaid"
+    ) in " ".join(text.split())
     assert not (tmp_path / "menu.svg").exists()
 
 
+NO_JAPANESE_FONT = (
+    "needs a Japanese font for the labels, which `fc-list :lang=ja` does not find "
+    "(apt install fonts-noto-cjk)"
+)
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["fontconfig-without-fonts", "fc-list-lists-none"],
+    ids=["fontconfig-without-fonts", "fc-list-empty"],
+)
+def test_pictures_without_a_japanese_font_say_what_to_install(
+    runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    monkeypatch.setenv("PATH", fake_bin(tmp_path, ""))  # dot is there, so only the font is missing
+    if how == "fontconfig-without-fonts":  # the real fc-list, with a configuration that knows no fonts
+        config = tmp_path / "fonts.conf"
+        config.write_text('<?xml version="1.0"?>\n<fontconfig></fontconfig>\n', "utf-8")
+        monkeypatch.setenv("FONTCONFIG_FILE", str(config))
+        (tmp_path / "bin" / "fc-list").unlink()
+        if shutil.which("fc-list") is None:
+            pytest.skip("fontconfig is not installed")
+    code, text = graph(runner, "--format", "png", "--output", str(tmp_path / "menu.png"))
+    assert code == 2
+    assert f"--format png {NO_JAPANESE_FONT}, or use --format mermaid" in " ".join(text.split())
+    assert not (tmp_path / "menu.png").exists()
+
+
+def japanese_font() -> bool:
+    found = (
+        subprocess.run(["fc-list", ":lang=ja"], capture_output=True, check=False)
+        if shutil.which("fc-list")
+        else None
+    )
+    return bool(found and found.stdout.strip())
+
+
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+@pytest.mark.skipif(not japanese_font(), reason="no Japanese font (fonts-noto-cjk) is installed")
 def test_svg_and_png_with_graphviz(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
     assert graph(runner, "--format", "svg", "--output", str(tmp_path / "menu.svg"))[0] == 0
     svg = ElementTree.parse(tmp_path / "menu.svg").getroot()
@@ -155,3 +212,16 @@ def test_the_readme_shows_the_current_menu(runner: FlaskCliRunner) -> None:
         "README.md shows an old menu: paste the output of `flask --app app ivr graph --format markdown` "
         "over its section 'The current menu'"
     )
+
+
+def test_the_readme_menu_shows_structure_not_seconds(app: Flask, runner: FlaskCliRunner) -> None:
+    code, text = graph(runner, "--format", "markdown")
+    picture = text.split("```mermaid\n", 1)[1]
+    nodes, edges = parse_mermaid(picture.removesuffix("```\n"))
+    assert not re.search(r"\d\.\d s\b", picture)  # no audio lengths (they change with every synthesis)
+    assert nodes["menu_s1"] == "s1: 漏えいの詳細"
+    assert nodes["answer_a1_1"] == "a1_1: 漏えいの経緯"
+    assert nodes["anywhere"] == (
+        "every menu: * repeat · #35; back · 0 agent<br/>after an answer: 7 again slowly · 9 start menu"
+    )
+    assert {(s, t, k) for s, t, k, dotted in edges if s.startswith("menu_") and not dotted} == flow_edges(app)

@@ -31,7 +31,7 @@ def announced_by(app: Flask, menu_id: str, key: str, seconds: float) -> float:
     texts = prompts.load(Path(app.config["IVR_PROMPTS"]), [])
     menu = bundle.flow.menus[menu_id]
     label = texts.texts[next(o.label for o in menu.options if o.key == key)]
-    said = f"{key}番、{label}。" if menu.style == "question" else f"{label}については、{key}を"
+    said = texts.texts[f"compose.{menu.style}.item"].format(label=label, key=key)
     text = bundle.prompts[f"menu.{menu_id}"].text
     prefix = text[: text.index(said) + len(said)]
     return seconds * len(texts.speech(prefix)) / len(bundle.prompts[f"menu.{menu_id}"].speech)
@@ -51,8 +51,12 @@ def test_every_answer_with_its_keys_and_seconds(app: Flask, runner: FlaskCliRunn
             + announced_by(app, "main", section, seconds["menu.main"])
             + announced_by(app, f"s{section}", question, seconds[f"menu.s{section}"])
         )
-        assert row["waiting_s"] == pytest.approx(heard, abs=1e-6)
-        assert row["barge_in_s"] == pytest.approx(early, abs=0.02)  # the tool rounds each step to 0.01 s
+        assert row["waiting_s"] == pytest.approx(heard, abs=0.05)  # to 0.1 s
+        assert row["barge_in_s"] == pytest.approx(early, abs=0.07)  # and each step to 0.01 s before
+        assert (round(row["waiting_s"], 1), round(row["barge_in_s"], 1)) == (
+            row["waiting_s"],
+            row["barge_in_s"],
+        )
         assert row["estimated"] is False
     waits: list[float] = [a["waiting_s"] for a in data["answers"]]
     earliest: list[float] = [a["barge_in_s"] for a in data["answers"]]
@@ -62,8 +66,9 @@ def test_every_answer_with_its_keys_and_seconds(app: Flask, runner: FlaskCliRunn
         "waiting": {"answer": worst_wait["answer"], "seconds": max(waits)},
         "barge_in": {"answer": worst_early["answer"], "seconds": max(earliest)},
     }
-    assert data["mean_s"]["waiting"] == pytest.approx(sum(waits) / 15, abs=0.005)
-    assert data["mean_s"]["barge_in"] == pytest.approx(sum(earliest) / 15, abs=0.005)
+    assert data["mean_s"]["waiting"] == pytest.approx(sum(waits) / 15, abs=0.1)
+    assert data["mean_s"]["barge_in"] == pytest.approx(sum(earliest) / 15, abs=0.1)
+    assert [round(v, 1) for v in data["mean_s"].values()] == list(data["mean_s"].values())
 
 
 def test_barging_in_is_sooner_and_later_options_take_longer(runner: FlaskCliRunner) -> None:
@@ -102,6 +107,18 @@ def test_without_audio_the_seconds_are_estimated_from_the_text(
     first = data["answers"][0]
     expected = sum(round(len(speech[p]) / 5.9, 2) for p in ("greeting", "menu.main", "menu.s1"))
     assert (first["answer"], first["estimated"]) == ("a1_1", True)
-    assert first["waiting_s"] == pytest.approx(expected, abs=1e-6)
+    assert first["waiting_s"] == round(expected, 1)
     table = runner.invoke(args=["ivr", "paths"]).output.splitlines()
     assert table[1].split()[3] == f"~{expected:.1f}"
+
+
+def test_the_shipped_flow_meets_the_listening_targets(app: Flask, runner: FlaskCliRunner) -> None:
+    """Issue 10's targets, on the committed audio: short menus, an answer within 40 s on average."""
+    data = paths_json(runner)
+    bundle = bundle_of(app)
+    seconds = {pid: e.duration_s for pid, e in bundle.audio.items()}
+    assert bundle.flow.max_menu_seconds == 20
+    assert seconds["greeting"] + seconds["menu.main"] <= 20
+    assert max(seconds[f"menu.{m}"] for m in bundle.flow.menus if m != "main") <= 20
+    assert data["mean_s"]["waiting"] <= 40
+    assert data["worst"]["waiting"]["seconds"] <= 45

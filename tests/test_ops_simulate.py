@@ -41,6 +41,7 @@ def test_a_script_walks_to_every_answer(app: Flask, runner: FlaskCliRunner) -> N
             last = question == count
             keys += [str(question), "9" if last else "#"]  # after the answer: the next question, or the start
             expected += [
+                f"q{section}_{question}",  # the FAQ's question names the answer
                 f"a{section}_{question}",
                 "after_answer",
                 "menu.main" if last else f"menu.s{section}",
@@ -134,7 +135,7 @@ def test_keys_typed_at_the_keyboard(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--at", IN_HOURS, "--no-sound", input="12\n\nx\nq\n")
     assert code == 0
     assert heard_ids(lines) == [
-        *("greeting", "menu.main", "menu.s1", "a1_2", "after_answer"),
+        *("greeting", "menu.main", "menu.s1", "q1_2", "a1_2", "after_answer"),
         "closing",
     ]
     assert "  x: press 0-9, * or #, Enter alone for no input, q to hang up" in lines

@@ -23,6 +23,7 @@ from ivr.synth.base import Engine
 from ivr.synth.wavfile import Samples
 
 CALLS: list[str] = []
+RATES: list[float] = []
 
 
 class Counting:
@@ -37,9 +38,10 @@ class Counting:
     def billable_characters(self, speech: str) -> int:
         return self.inner.billable_characters(speech)
 
-    def synthesize(self, speech: str, *, prompt_id: str) -> tuple[Samples, int]:
+    def synthesize(self, speech: str, *, prompt_id: str, rate: float = 1.0) -> tuple[Samples, int]:
         CALLS.append(speech)
-        return self.inner.synthesize(speech, prompt_id=prompt_id)
+        RATES.append(rate)
+        return self.inner.synthesize(speech, prompt_id=prompt_id, rate=rate)
 
 
 def counting(name: str, options: Mapping[str, object]) -> Engine:
@@ -126,10 +128,32 @@ def test_hash_covers_text_engine_voice_and_settings() -> None:
                 run.content_hash("いいえ。", plain, -20.0),
                 run.content_hash("はい。", faster, -20.0),
                 run.content_hash("はい。", plain, -18.0),
+                run.content_hash("はい。", plain, -20.0, 0.8),
             }
         )
-        == 4
+        == 5
     )
+    assert run.content_hash("はい。", plain, -20.0, 1.0) == base  # files at the normal rate keep their names
+
+
+def test_a_slow_prompt_is_its_own_file_spoken_slower_and_made_once(tmp_path: Path) -> None:
+    CALLS.clear()
+    RATES.clear()
+    text = "電話番号は漏えいしていません。"
+    batch = {"a1": Prompt("a1", text, text), "a1.slow": Prompt("a1.slow", text, text, rate=0.8)}
+    first = synthesize(batch, tmp_path)
+    assert sorted(zip(CALLS, RATES, strict=True)) == [(text, 0.8), (text, 1.0)]  # no sound is shared
+    files = {j.prompt.id: j.file for j in first.make}
+    assert files["a1.slow"].startswith("a1.slow-") and files["a1.slow"] != files["a1"].replace(
+        "a1", "a1.slow"
+    )
+    entries = json.loads((tmp_path / "manifest.json").read_text("utf-8"))["files"]
+    normal, slow = (entries[files[p]]["duration_s"] for p in ("a1", "a1.slow"))
+    assert 1.15 < slow / normal < 1.4  # 0.8 x the speed: about 1.25 x as long
+    assert (entries[files["a1.slow"]]["prompt"], entries[files["a1.slow"]]["text"]) == ("a1.slow", text)
+    CALLS.clear()
+    again = synthesize(batch, tmp_path)
+    assert (CALLS, again.make, sorted(again.keep)) == ([], [], sorted(files.values()))
 
 
 def test_committed_audio_covers_every_prompt_of_the_flow() -> None:
@@ -142,25 +166,25 @@ def test_committed_audio_covers_every_prompt_of_the_flow() -> None:
 
 def test_readings_reach_the_engine_text(app: Flask) -> None:
     bundle = bundle_of(app)
-    speech = bundle.prompts["a3_1"].speech
-    assert "ゼロイチニーゼロ、ナナゼロイチ、ロクナナゴ" in speech and "0120" not in speech
-    assert "平日9時から17時" in speech
     assert bundle.prompts["a4_1"].speech.count("ブイピーエヌ") == 2
+    assert "パスワードなどは" in bundle.prompts["a1_4"].speech
     assert "株式会社イセトー" in bundle.prompts["a1_1"].speech and "(株)" not in bundle.prompts["a1_1"].speech
 
 
 def test_menu_prompts_follow_the_labels_in_the_flow(files: Path, clock: FixedClock) -> None:
-    faq = files / "prompts" / "faq.yaml"
-    faq.write_text(
-        faq.read_text("utf-8").replace('s2: "お客さまへのご連絡に関するご質問"', 's2: "ご案内の郵送"'),
-        "utf-8",
+    topics = files / "prompts" / "menus.yaml"
+    topics.write_text(
+        topics.read_text("utf-8").replace('topic.s2: "お知らせの郵送"', 'topic.s2: "ご案内の郵送"'), "utf-8"
     )
     flows = files / "flows.yaml"
     flows.write_text(
-        flows.read_text("utf-8").replace('"2": {label: s2, menu: s2}', '"5": {label: s2, menu: s2}'), "utf-8"
+        flows.read_text("utf-8").replace(
+            '"2": {label: topic.s2, menu: s2}', '"5": {label: topic.s2, menu: s2}'
+        ),
+        "utf-8",
     )
     bundle = bundle_of(make_app(files, clock))
-    assert "ご案内の郵送については、5を" in bundle.prompts["menu.main"].text
+    assert "ご案内の郵送は5を" in bundle.prompts["menu.main"].text
     assert "2を" not in bundle.prompts["menu.main"].text
     assert bundle.stale == ["menu.main", "menu.main.short"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from xml.etree import ElementTree
@@ -84,7 +85,7 @@ def test_every_answer_is_two_keys_from_the_main_menu(
     assert query(menu.get("action", ""))["p"] == section
     root = key(twilio, section, question)
     gather = gather_of(root)
-    assert heard(app, gather) == [answer, "after_answer"]
+    assert heard(app, gather) == [f"q{answer[1:]}", answer, "after_answer"]  # the FAQ question first
     assert query(gather.get("action", "")) == {"p": section + question, "n": "0", "x": "0"}
     bundle = bundle_of(app)
     assert bundle.prompts[answer].text == " ".join(FAQ[answer].split())
@@ -140,8 +141,8 @@ def test_back_at_the_main_menu_is_not_a_key(app: Flask, twilio: Twilio) -> None:
         ("", ["menu.main"]),
         ("1", ["menu.s1"]),
         ("4", ["menu.s4"]),
-        ("11", ["a1_1", "after_answer"]),
-        ("34", ["a3_4", "after_answer"]),
+        ("11", ["q1_1", "a1_1", "after_answer"]),
+        ("34", ["q3_4", "a3_4", "after_answer"]),
     ],
     ids=["main", "s1", "s4", "a1_1", "a3_4"],
 )
@@ -246,9 +247,11 @@ def test_the_closed_notice_is_spoken_from_its_pieces(app: Flask, twilio: Twilio,
 
 
 def test_short_reprompts_name_the_agent_key_first(app: Flask) -> None:
-    prompts = bundle_of(app).prompts
-    for prompt_id in [f"menu.{m}.short" for m in bundle_of(app).flow.menus] + ["after_answer.short"]:
-        assert prompts[prompt_id].text.startswith("担当者におつなぎするには0を"), prompt_id
+    bundle = bundle_of(app)
+    agent = bundle.texts.texts["compose.agent"].format(key="0")
+    assert agent == "担当者は0を"
+    for prompt_id in [f"menu.{m}.short" for m in bundle.flow.menus] + ["after_answer.short"]:
+        assert bundle.prompts[prompt_id].text.startswith(agent), prompt_id
 
 
 def test_a_failed_transfer_after_an_answer_offers_the_choices_not_the_answer_again(
@@ -317,7 +320,7 @@ def test_emergency_closure_plays_its_own_message(files: Path, clock: FixedClock)
     [
         ("/voice/key?p=99&n=0&x=0", ["menu.main"]),  # a menu that does not exist
         ("/voice/key?p=1x&n=0&x=0", ["menu.s1"]),  # garbage after a valid prefix
-        ("/voice/key?p=123456789&n=0&x=0", ["a1_2", "after_answer"]),  # keys past an answer
+        ("/voice/key?p=123456789&n=0&x=0", ["q1_2", "a1_2", "after_answer"]),  # keys past an answer
         ("/voice/key?p=%E2%91%A0&n=zz&x=-1", ["menu.main"]),  # non-ASCII position, bad counters
         ("/voice/no/such/route", ["menu.main"]),
         ("/voice/node?p=3", ["menu.s3"]),
@@ -378,3 +381,59 @@ def test_caller_number_never_logged_in_clear(
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "+819011112222" not in text and "9011112222" not in text
     assert "+81********22" in text
+
+
+@pytest.mark.parametrize(("section", "question", "answer"), ANSWERS, ids=[a for _, _, a in ANSWERS])
+def test_menus_say_a_short_topic_and_the_answer_names_the_bank_question(
+    app: Flask, section: str, question: str, answer: str
+) -> None:
+    bundle = bundle_of(app)
+    option = bundle.flow.menus[f"s{section}"].options[int(question) - 1]
+    topic, asked = bundle.texts.texts[option.label], bundle.prompts[f"q{answer[1:]}"].text
+    assert (option.key, option.answer, option.question) == (question, answer, f"q{answer[1:]}")
+    assert asked == " ".join(FAQ[f"q{answer[1:]}"].split())  # the FAQ's question, as the bank wrote it
+    assert topic not in FAQ.values() and len(topic) <= 12
+    assert f"{topic}は{question}を" in bundle.prompts[f"menu.s{section}"].text
+
+
+@pytest.mark.parametrize(("section", "question", "answer"), ANSWERS, ids=[a for _, _, a in ANSWERS])
+def test_the_slow_key_after_an_answer_plays_it_again_slowly(
+    app: Flask, twilio: Twilio, section: str, question: str, answer: str
+) -> None:
+    gather = gather_of(key(twilio, section + question, "7", n=1, x=1))
+    assert heard(app, gather) == [f"{answer}.slow", "after_answer"]
+    assert query(gather.get("action", "")) == {"p": section + question, "n": "0", "x": "0"}
+    bundle = bundle_of(app)
+    slow, normal = bundle.prompts[f"{answer}.slow"], bundle.prompts[answer]
+    assert (slow.text, slow.speech, slow.rate, normal.rate) == (normal.text, normal.speech, 0.8, 1.0)
+    played = gather[0].text or ""
+    assert played.rsplit("/", 1)[-1] == bundle.audio[f"{answer}.slow"].file != bundle.audio[answer].file
+    assert "ゆっくりお聞きになるには7を" in bundle.prompts["after_answer"].text
+
+
+@pytest.mark.parametrize(
+    ("voice", "prosody"),
+    [("Polly.Mizuki", "80%"), ("Google.ja-JP-Standard-A", "80%"), ("alice", None)],
+    ids=["polly-ssml", "google-ssml", "basic-voice-no-ssml"],
+)
+def test_without_its_audio_the_slow_replay_is_said_slower_where_say_can(
+    files: Path, clock: FixedClock, voice: str, prosody: str | None
+) -> None:
+    from helpers import make_app
+
+    manifest = files / "audio" / "manifest.json"
+    data = json.loads(manifest.read_text("utf-8"))
+    data["files"] = {k: v for k, v in data["files"].items() if v["prompt"] != "a1_3.slow"}
+    manifest.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    flows = files / "flows.yaml"
+    flows.write_text(
+        flows.read_text("utf-8").replace("say_voice: Polly.Mizuki", f"say_voice: {voice}"), "utf-8"
+    )
+    app = make_app(files, clock)
+    say = gather_of(key(twilio_for(app.test_client()), "13", "7"))[0]
+    speech = bundle_of(app).prompts["a1_3"].speech
+    assert (say.tag, say.attrib) == ("Say", {"language": "ja-JP", "voice": voice})
+    if prosody is None:
+        assert (say.text, list(say)) == (speech, [])
+    else:
+        assert [(c.tag, c.attrib, c.text) for c in say] == [("prosody", {"rate": prosody}, speech)]

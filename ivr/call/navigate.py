@@ -9,7 +9,9 @@ from typing import Literal
 from ivr.call.hours import Availability
 from ivr.flow.model import MAX_PATH, Flow
 
-Reason = Literal["", "no_input", "invalid", "closing", "closed", "busy", "no-answer", "failed", "canceled"]
+Reason = Literal[
+    "", "no_input", "invalid", "closing", "closed", "busy", "no-answer", "failed", "canceled", "slow"
+]
 MAX_COUNT = 9  # miss counters beyond this are not told apart (and keep URLs and the memo small)
 DIAL_OUTCOMES: dict[str, Reason] = {
     "busy": "busy",
@@ -97,6 +99,8 @@ def key(
         return Step("node", path[:-1])
     if answer is not None and digits == keys.main_menu:
         return Step("node", "")
+    if answer is not None and digits == keys.slow:
+        return Step("node", path, "slow")
     if answer is None and len(digits) == 1 and flow.walk(path)[0][-1].option(digits) is not None:
         return Step("node", path + digits)
     if invalid + 1 >= flow.input.max_invalid:

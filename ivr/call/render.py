@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, Say, VoiceResponse
 
 from ivr.call.navigate import Reason, Step
 from ivr.flow.bundle import Bundle
+from ivr.flow.catalog import slow
 
 # What is played before the menu or answer, by reason.
 PREFIX: dict[str, tuple[str, ...]] = {
@@ -22,6 +23,9 @@ PREFIX: dict[str, tuple[str, ...]] = {
     "failed": ("agent_failed",),
     "canceled": ("agent_canceled",),
 }
+
+# Twilio's <Say> takes SSML (here <prosody rate>, for a slow replay) with these voices, not its basic ones
+SSML_VOICES = ("Polly.", "Google.")
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,14 @@ class Renderer:
         entry = self.bundle.audio.get(prompt_id)
         if entry is not None:
             parent.play(self.urls.file(entry.file))
-        else:
-            prompt = self.bundle.prompts[prompt_id]
+            return
+        prompt = self.bundle.prompts[prompt_id]
+        if prompt.rate == 1.0 or not self.flow.say_voice.startswith(SSML_VOICES):
             parent.say(prompt.speech, language=self.flow.say_language, voice=self.flow.say_voice)
+            return
+        say = Say(language=self.flow.say_language, voice=self.flow.say_voice)
+        say.prosody(prompt.speech, rate=f"{round(prompt.rate * 100)}%")
+        parent.append(say)
 
     def _gather(self, path: str, prompt_ids: tuple[str, ...], no_input: int, invalid: int) -> VoiceResponse:
         response = VoiceResponse()
@@ -92,8 +101,12 @@ class Renderer:
                 return ("closing",)
             if reason == "invalid":
                 return ("invalid_key", "after_answer.short")
-            # the answer was heard: after anything else (a failed transfer, the hours), only the choices
-            return (answer.answer, "after_answer") if not before else (*before, "after_answer")
+            if reason == "slow":  # the answer once more, slowly: the caller knows the question by now
+                return (slow(answer.answer), "after_answer")
+            if before:  # the answer was heard: after a failed transfer or the hours, only the choices
+                return (*before, "after_answer")
+            question = (answer.question,) if answer.question else ()
+            return (*question, answer.answer, "after_answer")
         menu = f"menu.{menus[-1].id}"
         if reason in ("no_input", "invalid"):  # short re-prompts: a person (0) first, then the options
             return (*before, f"{menu}.short")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ivr.flow.calendar import BusinessCalendar, OpeningHours
 from ivr.flow.model import Flow, Menu
@@ -60,11 +60,12 @@ def time_id(t: dt.time) -> str:
 
 @dataclass(frozen=True)
 class Prompt:
-    """One playable prompt: the text as written and as sent to the speech engine."""
+    """One playable prompt: the text as written and as sent to the speech engine, at a speaking rate."""
 
     id: str
     text: str
     speech: str
+    rate: float = 1.0  # relative to the engine's own rate: below 1 for the slow replay of an answer
 
 
 class MissingText(KeyError):
@@ -125,8 +126,8 @@ class Composer:
         return self.global_keys(["agent"]) + self.options(menu)
 
     def after_answer(self, *, agent_first: bool = False) -> str:
-        """What follows every answer: again, other questions, main menu, agent (first in the re-prompt)."""
-        names = ["repeat_answer", "back_answer", "main_menu"]
+        """What follows every answer: again, slowly, other questions, start menu, agent (first if re-asked)."""
+        names = ["repeat_answer", "slow_answer", "back_answer", "main_menu"]
         return self.global_keys(["agent", *names] if agent_first else [*names, "agent"])
 
     def time_of_day(self, t: dt.time) -> str:
@@ -169,6 +170,8 @@ def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]
         for option in menu.options:
             if option.answer:
                 written[option.answer] = c.get(option.answer)
+            if option.question:
+                written[option.question] = c.get(option.question)
     written["after_answer"] = c.after_answer()
     written["after_answer.short"] = c.after_answer(agent_first=True)
     # the pieces of the closed notice (call/hours.py puts them together at the time of the call)
@@ -185,5 +188,12 @@ def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]
     written[flow.emergency_prompt] = c.get(flow.emergency_prompt)
     for prompt_id in SYSTEM:
         written[prompt_id] = c.get(prompt_id)
-    prompts = {pid: Prompt(pid, text, texts.speech(text)) for pid, text in written.items()}
+    prompts = {pid: Prompt(pid, text, texts.speech(text, pid)) for pid, text in written.items()}
+    for answer in [o.answer for m in flow.menus.values() for o in m.options if o.answer]:
+        prompts[slow(answer)] = replace(prompts[answer], id=slow(answer), rate=flow.synthesis.slow_rate)
     return prompts, sorted(set(c.missing))
+
+
+def slow(answer: str) -> str:
+    """The prompt id of an answer's slow replay: the same words, spoken slower."""
+    return f"{answer}.slow"

@@ -20,6 +20,7 @@ class Option:
     label: str  # prompt id of the words announced for this key
     menu: str | None = None
     answer: str | None = None  # prompt id of the answer text
+    question: str | None = None  # prompt id of the full question, said before the answer
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class GlobalKeys:
     back: str = "#"
     agent: str = "0"
     main_menu: str = "9"  # offered after an answer
+    slow: str = "7"  # after an answer: the answer again, slowly
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class SynthesisSettings:
 
     engine: str = "openjtalk"
     target_db: float = -20.0
+    slow_rate: float = 0.8  # speaking rate of the slow replay of an answer, relative to the engine's own
     engines: dict[str, dict[str, object]] = field(default_factory=dict)
 
 

@@ -18,7 +18,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "compose.topic.item": frozenset({"label", "key"}),
     "compose.question.item": frozenset({"label", "key"}),
     **{f"compose.{name}": _KEY for name in ("repeat", "back", "agent", "main_menu")},
-    **{f"compose.{name}_answer": _KEY for name in ("repeat", "back")},
+    **{f"compose.{name}_answer": _KEY for name in ("repeat", "slow", "back")},
     "time.hour": frozenset({"hour"}),
     "time.hour_minute": frozenset({"hour", "minute"}),
     "hours.weekdays": frozenset({"open", "close"}),
@@ -33,9 +33,12 @@ class Reading:
     spoken: str
     written: str | None = None
     pattern: re.Pattern[str] | None = None
+    prompts: frozenset[str] | None = None  # only these prompt ids (None: every prompt)
 
-    def apply(self, text: str) -> str:
-        """Replace every occurrence in a text."""
+    def apply(self, text: str, prompt_id: str | None = None) -> str:
+        """Replace every occurrence in a text (of a prompt this reading is for)."""
+        if self.prompts is not None and prompt_id not in self.prompts:
+            return text
         if self.pattern is not None:
             return self.pattern.sub(self.spoken, text)
         assert self.written is not None
@@ -52,10 +55,10 @@ class PromptTexts:
     files: list[Path] = field(default_factory=list)
     unloaded: list[str] = field(default_factory=list)  # prompt files that could not be read at all
 
-    def speech(self, text: str) -> str:
-        """The text as the engine must hear it: every reading applied, in list order."""
+    def speech(self, text: str, prompt_id: str | None = None) -> str:
+        """The text as the engine must hear it: every reading for this prompt applied, in list order."""
         for reading in self.readings:
-            text = reading.apply(text)
+            text = reading.apply(text, prompt_id)
         return text
 
 
@@ -65,6 +68,7 @@ def load(folder: Path, problems: list[Problem]) -> PromptTexts:
     if not folder.is_dir():
         problems.append(Problem(str(folder), 1, 1, "the prompts folder is missing", "restore prompts/"))
         return result
+    readings_doc = None
     for path in sorted(folder.glob("*.yaml")):
         display = f"{folder.name}/{path.name}"
         doc = yamlpos.load(path, display)
@@ -72,10 +76,13 @@ def load(folder: Path, problems: list[Problem]) -> PromptTexts:
         if doc.data is None and any(p.severity == "error" for p in doc.problems):
             result.unloaded.append(display)
         if path.name == READINGS_FILE:
-            result.readings = _readings(doc)
+            readings_doc = doc  # read last: its `prompts:` name ids from the other files
         else:
             _texts(doc, result)
-        problems.extend(doc.problems)
+            problems.extend(doc.problems)
+    if readings_doc is not None:
+        result.readings = _readings(readings_doc, set(result.texts))
+        problems.extend(readings_doc.problems)
     return result
 
 
@@ -130,7 +137,28 @@ def _template(doc: yamlpos.Document, prompt_id: str, text: str) -> None:
         )
 
 
-def _readings(doc: yamlpos.Document) -> list[Reading]:
+def _scope(doc: yamlpos.Document, i: int, value: object, known: set[str]) -> frozenset[str] | None:
+    """The prompt ids a reading is limited to (None: every prompt); unknown ids are errors."""
+    if value is None:
+        return None
+    ids = [value] if isinstance(value, str) else value
+    if not isinstance(ids, list) or not ids or not all(isinstance(p, str) for p in ids):
+        doc.problem(
+            ("readings", i, "prompts"),
+            "'prompts' must be a list of prompt ids",
+            "write prompts: [a3_1, a3_2], or remove the line to apply the reading to every prompt",
+        )
+        return frozenset()
+    for unknown in [p for p in ids if p not in known]:
+        doc.problem(
+            ("readings", i, "prompts"),
+            f"unknown prompt id '{unknown}' in 'prompts'",
+            "write ids as in prompts/*.yaml (e.g. a3_1); a misspelt id would leave the reading unused",
+        )
+    return frozenset(ids)
+
+
+def _readings(doc: yamlpos.Document, known: set[str]) -> list[Reading]:
     top = Section(doc, (), ("readings",), required=("readings",))
     entries = top.get("readings") or []
     if not isinstance(entries, list):
@@ -138,12 +166,15 @@ def _readings(doc: yamlpos.Document) -> list[Reading]:
         return []
     readings: list[Reading] = []
     for i, _entry in enumerate(entries):
-        sec = Section(doc, ("readings", i), ("written", "pattern", "spoken", "note"), required=("spoken",))
+        sec = Section(
+            doc, ("readings", i), ("written", "pattern", "spoken", "prompts", "note"), required=("spoken",)
+        )
         spoken, written, pattern = (
             sec.text("spoken", ""),
             sec.text("written", optional=True),
             sec.get("pattern"),
         )
+        scope = _scope(doc, i, sec.get("prompts"), known)
         if (written is None) == (pattern is None):
             doc.problem(
                 ("readings", i),
@@ -177,7 +208,7 @@ def _readings(doc: yamlpos.Document) -> list[Reading]:
                     "make the pattern match at least one character",
                 )
                 continue
-            readings.append(Reading(spoken or "", pattern=compiled))
+            readings.append(Reading(spoken or "", pattern=compiled, prompts=scope))
         else:
-            readings.append(Reading(spoken or "", written=written))
+            readings.append(Reading(spoken or "", written=written, prompts=scope))
     return readings

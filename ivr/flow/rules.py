@@ -170,6 +170,8 @@ def _prompt_ids(flow: Flow, texts: PromptTexts, doc: Document) -> None:
             wanted.append(((*opath, "label"), option.label))
             if option.answer:
                 wanted.append(((*opath, "answer"), option.answer))
+            if option.question:
+                wanted.append(((*opath, "question"), option.question))
     for path, prompt_id in wanted:
         if prompt_id not in texts.texts:
             doc.problem(

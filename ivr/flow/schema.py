@@ -87,9 +87,10 @@ def build(doc: Document) -> Flow | None:
 
 
 def _keys(doc: Document) -> GlobalKeys:
-    sec = Section(doc, ("keys",), ("repeat", "back", "agent", "main_menu"))
+    names = ("repeat", "back", "agent", "main_menu", "slow")
+    sec = Section(doc, ("keys",), names)
     found: dict[str, str] = {}
-    for name in ("repeat", "back", "agent", "main_menu"):
+    for name in names:
         value = keypad_key(doc, ("keys", name), sec.get(name, getattr(GlobalKeys, name)))
         if value is None:
             continue
@@ -133,7 +134,7 @@ def _agent(doc: Document) -> AgentSettings:
 
 
 def _synthesis(doc: Document) -> SynthesisSettings:
-    sec = Section(doc, ("synthesis",), ("engine", "target_db", "openjtalk", "google"))
+    sec = Section(doc, ("synthesis",), ("engine", "target_db", "slow_rate", "openjtalk", "google"))
     engine = sec.text("engine", "openjtalk") or "openjtalk"
     if engine not in ("openjtalk", "google"):
         doc.problem(
@@ -141,7 +142,9 @@ def _synthesis(doc: Document) -> SynthesisSettings:
         )
     known = {"openjtalk": ("voice", "speed", "half_tone"), "google": ("voice", "speaking_rate", "pitch")}
     engines = {name: dict(Section(doc, ("synthesis", name), fields).data) for name, fields in known.items()}
-    return SynthesisSettings(engine, sec.number("target_db", -20.0, -40, -6), engines)
+    return SynthesisSettings(
+        engine, sec.number("target_db", -20.0, -40, -6), sec.number("slow_rate", 0.8, 0.5, 1.0), engines
+    )
 
 
 def _menus(doc: Document) -> dict[str, Menu]:
@@ -159,7 +162,7 @@ def _menus(doc: Document) -> dict[str, Menu]:
         for raw_key in raw_options:
             opath = (*path, "options", raw_key)
             key = keypad_key(doc, opath, raw_key, key=True)
-            osec = Section(doc, opath, ("label", "menu", "answer"), required=("label",))
+            osec = Section(doc, opath, ("label", "menu", "answer", "question"), required=("label",))
             targets = [t for t in ("menu", "answer") if t in osec.data]
             if len(targets) != 1 and osec.ok:
                 doc.problem(
@@ -167,6 +170,12 @@ def _menus(doc: Document) -> dict[str, Menu]:
                     f"option {raw_key} needs exactly one of 'menu:' or 'answer:'",
                     "say where the key leads: menu: <menu name> or answer: <prompt id>",
                     key=True,
+                )
+            if "question" in osec.data and "menu" in osec.data:
+                doc.problem(
+                    (*opath, "question"),
+                    f"option {raw_key} opens a menu, so it has no question to say",
+                    "remove question: (it names the FAQ question said before an answer)",
                 )
             if key is None or not osec.ok:
                 continue
@@ -184,6 +193,7 @@ def _menus(doc: Document) -> dict[str, Menu]:
                     str(osec.text("label", "")),
                     osec.text("menu", optional=True),
                     osec.text("answer", optional=True),
+                    osec.text("question", optional=True),
                 )
             )
         menus[str(menu_id)] = Menu(

@@ -68,6 +68,9 @@ class Line:
                 return Heard("play", "?", name, Length(0.0, estimated=True))
             local = Path(self.app.config["IVR_AUDIO"]) / name
             return Heard("play", entry.prompt, entry.text, Length(entry.duration_s), local)
-        speech = element.text or ""
-        prompt = next((p for p in bundle.prompts.values() if p.speech == speech), None)
-        return Heard("say", prompt.id if prompt else "?", prompt.text if prompt else speech, estimate(speech))
+        slower = element.find("prosody")  # a slow replay said with <prosody rate="80%">
+        speech = (element if slower is None else slower).text or ""
+        rate = 1.0 if slower is None else int(slower.get("rate", "100%").rstrip("%")) / 100
+        prompt = next((p for p in bundle.prompts.values() if (p.speech, p.rate) == (speech, rate)), None)
+        length = Length(round(estimate(speech).seconds / rate, 2), estimated=True)
+        return Heard("say", prompt.id if prompt else "?", prompt.text if prompt else speech, length)

@@ -67,7 +67,7 @@ def audit(bundle: Bundle, sources: Sources) -> list[Problem]:
             menu_id = menu_id.removesuffix(".short")
         if menu_id in bundle.flow.menus:
             return (doc.file, *doc.at(("menus", menu_id), key=True))
-        written = {"after_answer": "compose.repeat_answer"}.get(prompt_id, prompt_id)
+        written = {"after_answer": "compose.repeat_answer"}.get(prompt_id, prompt_id.removesuffix(".slow"))
         file, line = texts.where.get(written, (doc.file, 1))
         return file, line, 1
 

@@ -37,7 +37,7 @@ def routes(bundle: Bundle, texts: PromptTexts) -> list[Route]:
         for option in menu.options:
             heard, early = waiting + whole, barge_in + key_announced(bundle, texts, menu, option.key)
             if option.answer:
-                question = texts.texts.get(option.label, option.label)
+                question = texts.texts.get(option.question or option.label, option.label)
                 found.append(Route(option.answer, keys + option.key, question, heard, early))
             elif option.menu in flow.menus and len(keys) < MAX_PATH:
                 visit(flow.menus[option.menu], keys + option.key, heard, early)
@@ -52,7 +52,7 @@ def _mean(lengths: list[Length]) -> Length:
 
 
 @click.command("paths", short_help="Keys and seconds of audio before each answer.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (seconds as numbers) instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (seconds to 0.1 s) instead of a table.")
 @with_appcontext
 def paths(as_json: bool) -> None:
     """For each answer: the keys to reach it and the seconds of audio before it starts, plus worst and mean.
@@ -76,14 +76,16 @@ def paths(as_json: bool) -> None:
                     "answer": r.answer,
                     "keys": r.keys,
                     "question": r.question,
-                    "waiting_s": r.waiting.seconds,
-                    "barge_in_s": r.barge_in.seconds,
+                    "waiting_s": round(r.waiting.seconds, 1),
+                    "barge_in_s": round(r.barge_in.seconds, 1),
                     "estimated": r.waiting.estimated or r.barge_in.estimated,
                 }
                 for r in found
             ],
-            "worst": {k: {"answer": r.answer, "seconds": getattr(r, k).seconds} for k, r in worst.items()},
-            "mean_s": {k: v.seconds for k, v in mean.items()},
+            "worst": {
+                k: {"answer": r.answer, "seconds": round(getattr(r, k).seconds, 1)} for k, r in worst.items()
+            },
+            "mean_s": {k: round(v.seconds, 1) for k, v in mean.items()},
         }
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

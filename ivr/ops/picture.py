@@ -46,39 +46,47 @@ def _short(text: str, limit: int = 24) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def build(bundle: Bundle, texts: PromptTexts) -> tuple[list[Node], list[Edge]]:
-    """Every menu and answer with its label and audio length, the option keys, the agent and hours paths."""
+def build(bundle: Bundle, texts: PromptTexts, *, seconds: bool = True) -> tuple[list[Node], list[Edge]]:
+    """Every menu and answer with its label (and audio length), the option keys, the agent and hours paths.
+
+    Without `seconds`, only what an edit of flows.yaml or prompts/ changes: no figure of the audio.
+    """
     flow, c = bundle.flow, Composer(bundle.flow, texts)
-    length = {pid: str(of_prompt(bundle, pid)) for pid in bundle.prompts}
+    length = {pid: f" {of_prompt(bundle, pid)}" if seconds else "" for pid in bundle.prompts}
     welcome = [p for p in (flow.announcement, flow.greeting) if p]
-    heard = str(total([of_prompt(bundle, p) for p in welcome]))
-    nodes = [Node("incoming", ("incoming call", f"{' + '.join(welcome)} {heard}"), "start")]
+    heard = f" {total([of_prompt(bundle, p) for p in welcome])}" if seconds else ""
+
+    def audio(what: str, prompt_id: str) -> tuple[str, ...]:
+        return (f"{what}{length[prompt_id]}",) if seconds else ()
+
+    nodes = [Node("incoming", ("incoming call", f"{' + '.join(welcome)}{heard}"), "start")]
     edges = [Edge("incoming", node_id("menu", flow.start))]
     titles = {o.menu: c.get(o.label) for m in flow.menus.values() for o in m.options if o.menu}
     questions = {o.answer: c.get(o.label) for m in flow.menus.values() for o in m.options if o.answer}
     for menu in flow.menus.values():
         title = "start menu" if menu.id == flow.start else _short(titles.get(menu.id, ""))
         source = node_id("menu", menu.id)
-        nodes.append(Node(source, (f"{menu.id}: {title}", f"menu {length[f'menu.{menu.id}']}"), "menu"))
+        nodes.append(Node(source, (f"{menu.id}: {title}", *audio("menu", f"menu.{menu.id}")), "menu"))
         for option in menu.options:
             target = node_id("menu", option.menu) if option.menu else node_id("answer", str(option.answer))
             edges.append(Edge(source, target, option.key))
     for answer, question in questions.items():
-        lines = (f"{answer}: {_short(question)}", f"answer {length[answer]}")
+        lines = (f"{answer}: {_short(question)}", *audio("answer", answer))
         nodes.append(Node(node_id("answer", answer), lines, "answer"))
     keys, agent, cal = flow.keys, flow.agent, flow.calendar
     closed = flow.emergency_prompt if cal.emergency_closure else "closed: why now, when it opens next"
     is_open = "open now? (emergency closure: never)" if cal.emergency_closure else "open now?"
     everywhere = (
         f"every menu: {keys.repeat} repeat · {keys.back} back · {keys.agent} agent",
-        f"after an answer: {keys.main_menu} start menu, {length['after_answer']}",
+        f"after an answer: {keys.slow} again slowly · {keys.main_menu} start menu",
+        *audio("after_answer", "after_answer"),
     )
     dial = (
-        f"agent_connecting {length['agent_connecting']}",
+        f"agent_connecting{length['agent_connecting']}",
         f"Dial {agent.destination}",
         f"rings up to {agent.dial_timeout_s} s",
     )
-    goodbye = f"goodbye {length['goodbye']}"
+    goodbye = f"goodbye{length['goodbye']}"
     nodes += [
         Node("anywhere", everywhere, "keys"),
         Node("hours", (is_open, c.hours(cal)), "decision"),
@@ -88,7 +96,7 @@ def build(bundle: Bundle, texts: PromptTexts) -> tuple[list[Node], list[Edge]]:
         Node("bye", (f"{goodbye}, hang up",), "step"),
         Node("final", (is_open,), "decision"),
         Node("closed_bye", (f"{closed} + {goodbye}", "hang up"), "step"),
-        Node("done", (f"closing {length['closing']}, silence again: {goodbye}", "hang up"), "step"),
+        Node("done", (f"closing{length['closing']}, silence again: {goodbye}", "hang up"), "step"),
     ]
     silences, wrong = flow.input.max_no_input, flow.input.max_invalid
     misses = f"in a menu: the {_nth(silences)} silence or {_nth(wrong)} wrong key in a row"

@@ -22,8 +22,8 @@ class Engine(Protocol):
         """Everything that changes the sound, for the content hash (JSON-serialisable)."""
         ...
 
-    def synthesize(self, speech: str, *, prompt_id: str) -> tuple[Samples, int]:
-        """Speak `speech`: float samples in [-1, 1] and their sample rate; SynthesisError on failure."""
+    def synthesize(self, speech: str, *, prompt_id: str, rate: float = 1.0) -> tuple[Samples, int]:
+        """Speak `speech` at `rate` x its speed: samples in [-1, 1] and their rate, or SynthesisError."""
         ...
 
     def billable_characters(self, speech: str) -> int:

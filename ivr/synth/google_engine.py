@@ -99,32 +99,34 @@ class GoogleEngine:
         """Characters billed for `speech`: every character of the text sent, spaces included."""
         return sum(len(part) for part in split_text(speech, self.max_request_bytes))
 
-    def synthesize(self, speech: str, *, prompt_id: str) -> tuple[Samples, int]:
-        """Speak `speech` (split at sentence ends if over the request limit); float samples at 8000 Hz."""
+    def synthesize(self, speech: str, *, prompt_id: str, rate: float = 1.0) -> tuple[Samples, int]:
+        """Speak `speech` at `rate` x `speaking_rate`, split at sentence ends over the limit; 8 kHz."""
         parts = split_text(speech, self.max_request_bytes)
         if not parts:
             raise SynthesisError(f"prompt {prompt_id}: nothing to say (the text is empty)")
         pieces: list[Samples] = []
-        rate = SAMPLE_RATE
+        sample_rate = SAMPLE_RATE
         for number, part in enumerate(parts, start=1):
             where = f"prompt {prompt_id}" + (f" (part {number} of {len(parts)})" if len(parts) > 1 else "")
             with google_errors.translated(where, part, self._retry_config[2]):
-                audio = self._request(part)
+                audio = self._request(part, rate)
             samples, part_rate = _decode(audio, where)
-            if pieces and part_rate != rate:
-                raise SynthesisError(f"Google TTS answered {where} at {part_rate} Hz, the rest at {rate} Hz")
+            if pieces and part_rate != sample_rate:
+                raise SynthesisError(
+                    f"Google TTS answered {where} at {part_rate} Hz, the rest at {sample_rate} Hz"
+                )
             pieces.append(samples)
-            rate = part_rate
-        return np.concatenate(pieces), rate
+            sample_rate = part_rate
+        return np.concatenate(pieces), sample_rate
 
-    def _request(self, text: str) -> bytes:
+    def _request(self, text: str, rate: float = 1.0) -> bytes:
         from google.api_core.timeout import ConstantTimeout
         from google.cloud import texttospeech as tts
 
         config: dict[str, Any] = {
             "audio_encoding": tts.AudioEncoding.MULAW,
             "sample_rate_hertz": SAMPLE_RATE,
-            "speaking_rate": self.speaking_rate,
+            "speaking_rate": round(min(max(self.speaking_rate * rate, 0.25), 2.0), 3),  # the API's range
             "effects_profile_id": [EFFECTS_PROFILE],
         }
         if self.pitch is not None:

@@ -123,8 +123,8 @@ class OpenJTalkEngine:
         """Nothing is billed: the engine runs locally."""
         return 0
 
-    def synthesize(self, speech: str, *, prompt_id: str) -> tuple[Samples, int]:
-        """Speak `speech` offline; float samples in [-1, 1] at the voice's rate (48 kHz)."""
+    def synthesize(self, speech: str, *, prompt_id: str, rate: float = 1.0) -> tuple[Samples, int]:
+        """Speak `speech` offline at `rate` x `speed`: samples in [-1, 1] at the voice's rate (48 kHz)."""
         text = speech.strip()
         if not text:
             raise SynthesisError(f"prompt {prompt_id}: nothing to say (the text is empty)")
@@ -138,7 +138,7 @@ class OpenJTalkEngine:
                     self._hts = HTSEngine(str(self._voice_path).encode())
                 labels = pyopenjtalk.extract_fullcontext(text)
                 # set on every call: synthesis resets the engine's speed and tone
-                self._hts.set_speed(self.speed)
+                self._hts.set_speed(self.speed * rate)
                 self._hts.add_half_tone(self.half_tone)
                 wave = np.asarray(self._hts.synthesize(labels), dtype=np.float64)
                 rate = self._hts.get_sampling_frequency()

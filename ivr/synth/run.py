@@ -44,9 +44,16 @@ class Plan:
     orphans: list[str] = field(default_factory=list)  # audio files nothing references any more
 
 
-def content_hash(speech: str, settings: Mapping[str, object], target_db: float) -> str:
-    """Hash of everything that shapes the sound: spoken text, engine settings (voice included) and format."""
-    material = {"speech": speech, "settings": settings, "target_db": target_db, "format": FORMAT}
+def content_hash(speech: str, settings: Mapping[str, object], target_db: float, rate: float = 1.0) -> str:
+    """Hash of all that shapes the sound: spoken text, engine settings, level, the prompt's rate, format."""
+    material: dict[str, object] = {
+        "speech": speech,
+        "settings": settings,
+        "target_db": target_db,
+        "format": FORMAT,
+    }
+    if rate != 1.0:  # only where it differs, so that files made at the normal rate keep their names
+        material["rate"] = rate
     return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
@@ -63,7 +70,7 @@ def plan(
     result = Plan()
     settings = engine.settings()  # once: it hashes the voice file
     for prompt in prompts.values():
-        name = file_name(prompt.id, content_hash(prompt.speech, settings, target_db))
+        name = file_name(prompt.id, content_hash(prompt.speech, settings, target_db, prompt.rate))
         exists = (audio_dir / name).is_file()
         entry = entries.get(name)
         if (
@@ -117,10 +124,10 @@ def _init_worker(factory: EngineFactory, name: str, options: Mapping[str, object
     _worker_engine = factory(name, options)
 
 
-def _speak(text: str, prompt_id: str) -> npt.NDArray[np.float32]:
-    """One unit at the phone rate, its edge silences cut down to EDGE_S."""
+def _speak(text: str, prompt_id: str, speed: float = 1.0) -> npt.NDArray[np.float32]:
+    """One unit spoken at `speed`, at the phone rate, its edge silences cut down to EDGE_S."""
     assert _worker_engine is not None
-    samples, rate = _worker_engine.synthesize(text, prompt_id=prompt_id)
+    samples, rate = _worker_engine.synthesize(text, prompt_id=prompt_id, rate=speed)
     x = resample(np.asarray(samples, dtype=np.float64), rate)
     if levels.sound_frames(x, PHONE_RATE).any():  # a unit that is all silence is kept as it is
         x = trim(x, EDGE_S, EDGE_S)
@@ -156,18 +163,19 @@ def execute(
     else:
         _init_worker(factory, engine_name, options)
         pool = cf.ThreadPoolExecutor(workers)
-    needs = {job: units_of(job.prompt.speech, engine_name) for job in jobs}
-    first_user: dict[str, str] = {}
+    # a unit is a text at a rate: the slow replay of an answer shares no sound with the answer
+    needs = {job: [(u, job.prompt.rate) for u in units_of(job.prompt.speech, engine_name)] for job in jobs}
+    first_user: dict[tuple[str, float], str] = {}
     for job, units in needs.items():
         for unit in units:
             first_user.setdefault(unit, job.prompt.id)
-    spoken: dict[str, npt.NDArray[np.float32]] = {}
+    spoken: dict[tuple[str, float], npt.NDArray[np.float32]] = {}
     waiting = dict(needs)
     with pool:
         # longest first, so a big sentence does not end up alone at the tail of the run
         futures = {
-            pool.submit(_speak, unit, pid): unit
-            for unit, pid in sorted(first_user.items(), key=lambda u: -len(u[0]))
+            pool.submit(_speak, unit[0], pid, unit[1]): unit
+            for unit, pid in sorted(first_user.items(), key=lambda u: -len(u[0][0]))
         }
         try:
             for future in cf.as_completed(futures):
