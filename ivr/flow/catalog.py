@@ -126,7 +126,7 @@ class Composer:
         return self.global_keys(["agent"]) + self.options(menu)
 
     def after_answer(self, *, agent_first: bool = False) -> str:
-        """What follows every answer: again, slowly, other questions, start menu, agent (first if re-asked)."""
+        """What follows an answer: again, slowly, other questions, start menu, agent (first if re-asked)."""
         names = ["repeat_answer", "slow_answer", "back_answer", "main_menu"]
         return self.global_keys(["agent", *names] if agent_first else [*names, "agent"])
 
