@@ -201,3 +201,15 @@ def test_no_player_means_no_sound(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PATH", str(tmp_path))
     assert find_player() is None
     Playback(None, [Path("a.wav")]).stop()  # nothing to stop: returns at once
+
+
+def test_what_is_spoken_is_shown_beside_what_is_written(runner: FlaskCliRunner) -> None:
+    code, lines = simulate(runner, "--keys", "3 1", "--at", IN_HOURS, "--no-sound")
+    assert code == 0
+    answer = next(i for i, line in enumerate(lines) if line.startswith("  play a3_1 "))
+    assert "0120-701-675" in lines[answer]
+    spoken = lines[answer + 1]
+    assert spoken.startswith("      spoken: ")
+    assert "0を押して" in spoken and "0120-701-675" not in spoken
+    greeting = next(i for i, line in enumerate(lines) if line.startswith("  play greeting "))
+    assert not lines[greeting + 1].startswith("      spoken:")  # said as written: no second line

@@ -26,6 +26,7 @@ class Heard:
     text: str  # as written in prompts/ (for <Say>, the words the voice reads)
     length: Length
     file: Path | None = None  # the local audio file, for the speakers
+    speech: str = ""  # what the engine or the voice was given, after the readings (when it differs)
 
 
 class Line:
@@ -67,10 +68,14 @@ class Line:
             if entry is None:
                 return Heard("play", "?", name, Length(0.0, estimated=True))
             local = Path(self.app.config["IVR_AUDIO"]) / name
-            return Heard("play", entry.prompt, entry.text, Length(entry.duration_s), local)
+            spoken = entry.speech if entry.speech != entry.text else ""
+            return Heard("play", entry.prompt, entry.text, Length(entry.duration_s), local, spoken)
         slower = element.find("prosody")  # a slow replay said with <prosody rate="80%">
         speech = (element if slower is None else slower).text or ""
         rate = 1.0 if slower is None else int(slower.get("rate", "100%").rstrip("%")) / 100
         prompt = next((p for p in bundle.prompts.values() if (p.speech, p.rate) == (speech, rate)), None)
         length = Length(round(estimate(speech).seconds / rate, 2), estimated=True)
-        return Heard("say", prompt.id if prompt else "?", prompt.text if prompt else speech, length)
+        written = prompt.text if prompt else speech
+        return Heard(
+            "say", prompt.id if prompt else "?", written, length, speech=speech if speech != written else ""
+        )

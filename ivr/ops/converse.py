@@ -104,6 +104,8 @@ class Conversation:
     def _hear(self, element: ElementTree.Element, pending: list[Heard]) -> None:
         heard = self.line.heard(element)
         click.echo(f"  {heard.verb} {heard.prompt} ({heard.length}): {heard.text}")
+        if heard.speech:  # the reading list changed how it is said: show what the caller hears
+            click.echo(f"      spoken: {heard.speech}")
         self.heard.append(heard)
         pending.append(heard)
 
