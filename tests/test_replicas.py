@@ -1,0 +1,116 @@
+"""Two replicas of the service on one PostgreSQL: calls split across them journal into one place,
+and both follow the same edit of the ops files. Plain processes on loopback, no container engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import scratch_postgres
+from sqlalchemy import func, select
+from test_server import GUNICORN, environment, free_port, post
+
+from helpers import ROOT, sign
+from ivr.store import engine as engines
+from ivr.store import migrate
+from ivr.store.tables import calls, events
+
+BASE = "https://ivr.example.jp"
+
+
+@pytest.fixture
+def postgres() -> Iterator[str]:
+    """A scratch PostgreSQL database, migrated once (as `ivr db upgrade` before the replicas start)."""
+    for url in scratch_postgres():
+        engine = engines.create(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+def health(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+        body: dict[str, object] = json.load(response)
+        return body
+
+
+@pytest.fixture
+def replicas(files: Path, postgres: str) -> Iterator[list[str]]:
+    """Two gunicorn services (one worker each) on the same ops files and the same database."""
+    processes, urls = [], []
+    for _ in range(2):
+        port = free_port()
+        env = environment(files, port)
+        env.update(DATABASE_URL=postgres, WEB_CONCURRENCY="1", IVR_RELOAD_INTERVAL_S="0.5")
+        processes.append(
+            subprocess.Popen(
+                [*GUNICORN, "app:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        )
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for url in urls:
+            for _ in range(150):
+                try:
+                    health(url)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()  # a graceful stop: each worker writes what its journal still holds
+        for process in processes:
+            process.wait(timeout=20)
+
+
+def webhook(url: str, path: str, form: dict[str, str]) -> int:
+    status, _, _ = post(url, path, form, sign(BASE + path, form))
+    return status
+
+
+def test_a_call_split_across_replicas_is_one_call_in_the_journal(replicas: list[str], postgres: str) -> None:
+    steps = ["/voice", "/voice/key?p=&n=0&x=0", "/voice/key?p=1&n=0&x=0", "/voice/status"]
+    digits = [None, "1", "2", None]
+    for sid in ("CA" + "a" * 32, "CA" + "b" * 32):
+        for i, (path, key) in enumerate(zip(steps, digits, strict=True)):
+            form = {"CallSid": sid, "From": "+819012345678", "To": "+81120701675"}
+            if key:
+                form["Digits"] = key
+            if path == "/voice/status":
+                form.update(CallStatus="completed", CallDuration="42")
+            assert webhook(replicas[i % 2], path, form) == 200  # every other request on the other replica
+    deadline = time.monotonic() + 10
+    engine = engines.create(postgres)
+    try:
+        while True:
+            with engine.connect() as connection:
+                rows = connection.execute(select(calls.c.call_sid, calls.c.duration_s, calls.c.status)).all()
+                kinds = connection.execute(select(func.count()).select_from(events)).scalar_one()
+            if len(rows) == 2 and all(r.status == "completed" for r in rows) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)  # the journal writes in batches, about a second behind
+    finally:
+        engine.dispose()
+    assert sorted((r.call_sid[2], r.duration_s, r.status) for r in rows) == [
+        ("a", 42, "completed"),
+        ("b", 42, "completed"),
+    ]
+    assert kinds >= 2 * 6  # incoming, menu, key, menu, key, answer, status: from both replicas alike
+
+
+def test_both_replicas_follow_the_same_edit(replicas: list[str], files: Path) -> None:
+    before = {health(url)["flow"] for url in replicas}
+    assert len(before) == 1
+    flows = files / "flows.yaml"
+    flows.write_text(flows.read_text("utf-8").replace("timeout_s: 6 ", "timeout_s: 8 "), "utf-8")
+    deadline = time.monotonic() + 0.5 + 1 + 1  # the reload interval + 1 s, and a second of start-up slack
+    while {health(url)["flow"] for url in replicas} & before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    after = {health(url)["flow"] for url in replicas}
+    assert len(after) == 1 and after != before
