@@ -49,7 +49,11 @@ def replicas(files: Path, postgres: str) -> Iterator[list[str]]:
         env.update(DATABASE_URL=postgres, WEB_CONCURRENCY="1", IVR_RELOAD_INTERVAL_S="0.5")
         processes.append(
             subprocess.Popen(
-                [*GUNICORN, "app:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                [*GUNICORN, "app:app"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         )
         urls.append(f"http://127.0.0.1:{port}")
