@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from helpers import OPEN_INSTANT, FixedClock, copy_files, make_app, twilio_for
 from ivr.store import engine as engines
 from ivr.store import migrate
-from ivr.testing import Twilio
+from ivr.testing import Twilio, scratch_database
 
 
 @pytest.fixture
@@ -60,17 +57,8 @@ def scratch_postgres() -> Iterator[str]:
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL server to run this on (.ci/run sets it)")
-    url = make_url(engines.normalize(base))
-    name = f"ivr_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"  # test runs sharing the server never meet
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(base, f"ivr_test_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -32,6 +32,18 @@ TOKYO = dt.timezone(dt.timedelta(hours=9))
 OPEN_INSTANT = dt.datetime(2026, 11, 25, 10, 0, tzinfo=TOKYO)
 CLOSED_INSTANT = dt.datetime(2026, 11, 25, 20, 0, tzinfo=TOKYO)
 DROP = object()
+# What CLOSED_INSTANT hears when it asks for a person: the day's hours are over, and the line opens
+# again on Thursday 26 November at 9:00.
+CLOSED_NOTICE = (
+    "closed.after_hours",
+    "next.intro",
+    "month.11",
+    "date.26",
+    "day.thu",
+    "next.at",
+    "time.0900",
+    "next.end",
+)
 
 
 class FixedClock:

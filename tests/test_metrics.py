@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-from test_server import GUNICORN, environment, free_port, post
+from test_server import GUNICORN, environment, free_port, launch, post
 
 from helpers import ROOT, FixedClock, make_app, parse, sign, twilio_for
 from ivr.config import StartRefused
@@ -82,15 +81,8 @@ def test_gunicorn_workers_add_up_and_a_graceful_stop_writes_the_journal(files: P
     env.update(IVR_METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "counter_99999.db").write_bytes(b"left over from a previous run")
-    proc = subprocess.Popen([*GUNICORN, "app:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = launch(env, port)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         for n in range(6):  # over keep-alive-free connections: both workers take some
             form = {"CallSid": f"CA{n}", "From": "+819012345678"}
             assert post(url, "/voice", form, sign("https://ivr.example.jp/voice", form))[0] == 200

@@ -11,7 +11,7 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from helpers import bundle_of
+from helpers import CLOSED_NOTICE, bundle_of
 from ivr.ops.sound import Playback, find_player
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,15 +99,6 @@ NOTICE_NEW_YEAR = (
     "next.at",
     "time.0900",
 )
-NOTICE_EVENING = (
-    "closed.after_hours",
-    "next.intro",
-    "month.11",
-    "date.26",
-    "day.thu",
-    "next.at",
-    "time.0900",
-)
 
 
 def test_out_of_hours_the_agent_key_says_why_and_when_it_opens(runner: FlaskCliRunner) -> None:
@@ -124,7 +115,8 @@ def test_silence_out_of_hours_ends_with_the_notice_and_goodbye(runner: FlaskCliR
     assert heard_ids(lines) == [
         *("greeting", "menu.main"),
         *("no_input", "menu.main.short"),
-        *(*NOTICE_EVENING, "next.end", "goodbye"),
+        *CLOSED_NOTICE,
+        "goodbye",
     ]
     assert lines.count("  (no input: 6 s of silence)") == 2
     assert lines[-2:] == ["  hang up", lines[-1]]  # the call ended before the last key

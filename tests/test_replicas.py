@@ -4,7 +4,6 @@ and both follow the same edit of the ops files. Plain processes on loopback, no 
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -13,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import scratch_postgres
 from sqlalchemy import func, select
-from test_server import GUNICORN, environment, free_port, post
+from test_server import environment, free_port, launch, post
 
-from helpers import ROOT, sign
+from helpers import sign
 from ivr.store import engine as engines
 from ivr.store import migrate
 from ivr.store.tables import calls, events
@@ -47,24 +46,10 @@ def replicas(files: Path, postgres: str) -> Iterator[list[str]]:
         port = free_port()
         env = environment(files, port)
         env.update(DATABASE_URL=postgres, WEB_CONCURRENCY="1", IVR_RELOAD_INTERVAL_S="0.5")
-        processes.append(
-            subprocess.Popen(
-                [*GUNICORN, "app:app"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        urls.append(f"http://127.0.0.1:{port}")
+        process, url = launch(env, port)
+        processes.append(process)
+        urls.append(url)
     try:
-        for url in urls:
-            for _ in range(150):
-                try:
-                    health(url)
-                    break
-                except OSError:
-                    time.sleep(0.1)
         yield urls
     finally:
         for process in processes:

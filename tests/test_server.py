@@ -44,24 +44,26 @@ def environment(files: Path, port: int) -> dict[str, str]:
     return env
 
 
+def launch(env: dict[str, str], port: int) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn with the production config on a port, once /healthz answers (logs discarded)."""
+    proc = subprocess.Popen(
+        [*GUNICORN, "app:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, url
+
+
 @pytest.fixture
 def server(files: Path) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen(
-        [*GUNICORN, "app:app"],
-        cwd=ROOT,
-        env=environment(files, port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = launch(environment(files, port), port)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         yield url
     finally:
         proc.terminate()

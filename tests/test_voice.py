@@ -14,6 +14,7 @@ from flask import Flask
 from helpers import (
     BASE,
     CLOSED_INSTANT,
+    CLOSED_NOTICE,
     FixedClock,
     bundle_of,
     heard,
@@ -152,19 +153,6 @@ def test_repeat_replays_the_same_position_and_resets_counters(
     root = key(twilio, path, "*", n=1, x=2)
     assert heard(app, root) == expected
     assert query(gather_of(root).get("action", "")) == {"p": path, "n": "0", "x": "0"}
-
-
-# Wednesday 20:00: the day's hours are over; the line opens again on Thursday 26 November at 9:00.
-CLOSED_NOTICE = [
-    "closed.after_hours",
-    "next.intro",
-    "month.11",
-    "date.26",
-    "day.thu",
-    "next.at",
-    "time.0900",
-    "next.end",
-]
 
 
 @pytest.mark.parametrize("path", ["", "2"], ids=["main", "s2"])

@@ -12,7 +12,6 @@ import json
 import random
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from benchlib.common import BASE, RESULTS, conclude, copy_ops_files, flask, guni
 from benchlib.traffic import call_form, send, signed
 from ivr.flow.bundle import Sources, load
 from ivr.flow.model import Flow
+from ivr.testing import scratch_database
 
 OUTCOMES = ["completed", "busy", "no-answer", "failed", "canceled"]
 
@@ -161,20 +161,8 @@ def database(kind: str, folder: Path, postgres: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'day.db'}"
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = make_url(postgres)
-    name = f"ivr_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres, "ivr_bench") as url:
+        yield url
 
 
 def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, object], list[str]]:
