@@ -18,7 +18,7 @@ function drawChart() {
 
 function drawMap() {
   if (!document.getElementById("menu-map") || typeof mermaid === "undefined") return;
-  mermaid.initialize({ startOnLoad: false, securityLevel: "strict", flowchart: { useMaxWidth: false } });
+  mermaid.initialize({ startOnLoad: false, securityLevel: "strict", flowchart: { useMaxWidth: true } });
   mermaid.run({ querySelector: "#menu-map" });
 }
 
