@@ -5,7 +5,6 @@ IVR_SCREENSHOTS=docs/console saves a screenshot of each page there (how the READ
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import random
 import threading
@@ -123,7 +122,7 @@ def log_in(page: Any, hotline: Hotline, name: str, password: str = PASSWORD) -> 
 
 
 def wait_until(page: Any, expression: str) -> Any:
-    """Poll a JavaScript expression until it is truthy (wait_for_function would need 'unsafe-eval' in the CSP)."""
+    """Poll a JavaScript expression until truthy (wait_for_function needs 'unsafe-eval' in the CSP)."""
     deadline = time.monotonic() + WAIT_MS / 1000
     while not (value := page.evaluate(expression)):
         assert time.monotonic() < deadline, f"still false after {WAIT_MS} ms: {expression}"

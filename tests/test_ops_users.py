@@ -10,7 +10,7 @@ from flask import Flask
 
 from console_helpers import PASSWORD
 from helpers import FixedClock, make_app
-from ivr.store import users
+from ivr.store import tables, users
 from ivr.web.journal import get_engine
 
 
@@ -42,7 +42,7 @@ def test_add_list_passwd_remove(store_app: Flask, clock: FixedClock) -> None:
     with store_app.app_context():
         user, outcome = users.authenticate(get_engine(), clock.instant, "kato", "another long password")
         assert outcome == "ok" and user is not None and user.role == "agent"
-        stored = get_engine().connect().execute(users.users.select()).all()
+        stored = get_engine().connect().execute(tables.users.select()).all()
         assert all(row.password_hash.startswith("$argon2id$") for row in stored)
         assert all(PASSWORD not in row.password_hash for row in stored)
     assert ivr(store_app, "remove", "kato") == (0, "removed kato\n")
