@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from ivr import clock, config, ops, privacy, state, web
+from ivr import clock, config, console, ops, privacy, state, web
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
@@ -24,5 +24,6 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
         clock.init_app(app)
         state.init_app(app, strict=serving)
         web.init_app(app, serving=serving)
+        console.init_app(app)
         ops.init_app(app)
     return app

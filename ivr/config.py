@@ -66,6 +66,9 @@ def defaults() -> dict[str, Any]:
         "IVR_NUMBER_KEY": None,  # HMAC key of the callers' number hash in the journal
         "IVR_METRICS_TOKEN": None,  # bearer token of GET /metrics; None: no /metrics at all
         "IVR_RETENTION_DAYS": 90,  # what `ivr purge` deletes by default
+        "SECRET_KEY": None,  # signs the console's session cookie
+        "IVR_COOKIE_SECURE": True,  # the console's cookies only over HTTPS; off only for local http
+        "IVR_CONSOLE_REFRESH_S": 3,  # how often the console's Now page refreshes itself
     }
 
 
@@ -82,6 +85,7 @@ def from_environment() -> dict[str, Any]:
         "DATABASE_URL",
         "IVR_NUMBER_KEY",
         "IVR_METRICS_TOKEN",
+        "SECRET_KEY",
     ):
         if os.environ.get(name):
             found[name] = os.environ[name]
@@ -89,6 +93,13 @@ def from_environment() -> dict[str, Any]:
         found["IVR_DEV"] = os.environ["IVR_DEV"].strip().lower() in ("1", "true", "yes", "on")
     if os.environ.get("IVR_RELOAD_INTERVAL_S"):
         found["IVR_RELOAD_INTERVAL_S"] = float(os.environ["IVR_RELOAD_INTERVAL_S"])
+    if "IVR_COOKIE_SECURE" in os.environ:
+        found["IVR_COOKIE_SECURE"] = os.environ["IVR_COOKIE_SECURE"].strip().lower() not in (
+            "0",
+            "false",
+            "no",
+            "off",
+        )
     if os.environ.get("IVR_RETENTION_DAYS"):
         found["IVR_RETENTION_DAYS"] = int(os.environ["IVR_RETENTION_DAYS"])
     return found
@@ -118,6 +129,14 @@ def init_app(app: Flask, test_config: dict[str, Any] | None, *, strict: bool) ->
             raise ConfigError(
                 "IVR_NUMBER_KEY is not set: set it to a long random secret (e.g. `openssl rand -hex 32`); "
                 "the call journal counts repeat callers by a keyed hash of their number"
+            )
+    if not app.config["SECRET_KEY"]:
+        if dev:
+            app.config["SECRET_KEY"] = "ivr-dev-secret-key"  # development only: anyone can forge its sessions
+        elif strict:
+            raise ConfigError(
+                "SECRET_KEY is not set: set it to a long random secret (e.g. `openssl rand -hex 32`); "
+                "it signs the console's login sessions"
             )
     base = app.config["PUBLIC_BASE_URL"]
     if not base:

@@ -26,6 +26,7 @@ from ivr.testing import sign as twilio_sign
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
 NUMBER_KEY = "test-number-key-0123456789abcdef"
+SECRET_KEY = "test-secret-key-0123456789abcdef"
 BASE = "https://ivr.example.jp"
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 # A Wednesday at 10:00 in Tokyo: inside business hours.
@@ -91,6 +92,7 @@ def make_app(files: Path, clock: FixedClock, *, serving: bool = True, **override
         "IVR_CLOCK": clock,
         "IVR_RELOAD_INTERVAL_S": 0.0,
         "IVR_NUMBER_KEY": NUMBER_KEY,
+        "SECRET_KEY": SECRET_KEY,
     }
     if "DATABASE_URL" not in overrides:
         config["DATABASE_URL"] = migrated_sqlite(files)

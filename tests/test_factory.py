@@ -72,6 +72,7 @@ def test_a_refused_start_says_why_once_per_process_without_a_traceback(
         "TWILIO_AUTH_TOKEN": "token",
         "PUBLIC_BASE_URL": "https://ivr.example.jp",
         "IVR_NUMBER_KEY": "key",
+        "SECRET_KEY": "secret",
         "IVR_FLOWS": str(files / "flows.yaml"),
         "IVR_PROMPTS": str(files / "prompts"),
         "IVR_AUDIO": str(files / "audio"),

@@ -77,6 +77,7 @@ def service_env(files: Path, **extra: str) -> dict[str, str]:
         IVR_PROMPTS=str(files / "prompts"),
         IVR_AUDIO=str(files / "audio"),
         IVR_NUMBER_KEY=NUMBER_KEY,
+        SECRET_KEY="bench-secret-key-0123456789abcdef",
         DATABASE_URL=f"sqlite:///{files / 'journal.db'}",
     )
     env.update(extra)

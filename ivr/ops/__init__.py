@@ -10,7 +10,7 @@ from flask.cli import AppGroup, ScriptInfo
 @click.group("ivr", cls=AppGroup)
 @click.pass_context
 def commands(ctx: click.Context) -> None:
-    """Hotline tools for ops: check, synth, simulate, graph, paths; db, report, purge."""
+    """Hotline tools for ops: check, synth, simulate, graph, paths; db, report, purge; user."""
     info = ctx.ensure_object(ScriptInfo)
     if info.create_app is None and info._loaded_app is None:
         # Found as a `flask.commands` plugin, before any app was loaded: build the ops app, which
@@ -28,8 +28,9 @@ def _register() -> None:
     from ivr.ops.simulate import simulate
     from ivr.ops.synth import synth
     from ivr.ops.twilio_setup import twilio
+    from ivr.ops.users import user
 
-    for command in (check, synth, simulate, graph, paths, db, report, purge, twilio):
+    for command in (check, synth, simulate, graph, paths, db, report, purge, twilio, user):
         commands.add_command(command)
 
 

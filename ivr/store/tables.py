@@ -36,3 +36,27 @@ events = Table(
     Column("position", String(16), nullable=False),  # the key path where it happened
     Column("detail", String(40), nullable=False),  # answer or menu id, digits, outcome, status
 )
+
+# The console's people (issue 13): a memory-hard hash of each password, never the password.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),  # viewer, agent or admin (ivr.store.users.ROLES)
+    Column("password_hash", String(255), nullable=False),  # argon2id, with its own salt and parameters
+    Column("failed_logins", Integer, nullable=False, default=0),  # wrong passwords in a row
+    Column("locked_until", DateTime),  # naive UTC; a login before it is refused even with the right password
+    Column("created_at", DateTime, nullable=False),
+    Column("last_login_at", DateTime),
+)
+
+# Who did what in the console, when: logins, wrong passwords, lockouts, user changes (and later reveals).
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("user_name", String(64), nullable=False),
+    Column("action", String(32), nullable=False),  # login, login-failed, locked, logout, user-added, …
+    Column("detail", String(200), nullable=False, default=""),
+)

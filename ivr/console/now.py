@@ -1,0 +1,54 @@
+"""The Now page: calls in progress from the journal and the panels, refreshed in place every few seconds."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr import clock
+from ivr.console import panels
+from ivr.console.base import bp, me, tokyo
+from ivr.store import live
+from ivr.web import journal
+from ivr.web.journal import get_engine
+
+
+def _live() -> dict[str, object]:
+    now = clock.now()
+    engine = get_engine()
+    try:
+        calls = live.in_progress(engine, now)
+        problem = None
+    except SQLAlchemyError as error:
+        calls, problem = [], str(error).splitlines()[0][:200]
+    rows = [
+        {
+            "sid": "…" + call.call_sid[-6:],
+            "started": tokyo(call.started_at),
+            "seconds": int((now - call.started_at).total_seconds()),
+            "number": call.number_masked or "—",
+            "where": call.where or "あいさつ",
+        }
+        for call in calls
+    ]
+    visible = [panel for panel in panels.panels(engine, now) if me().may(panel.role)]
+    return {
+        "calls": rows,
+        "now": tokyo(now),
+        "problem": problem,
+        "panels": visible,
+        "buffer": journal.health(),
+        "refresh": current_app.config["IVR_CONSOLE_REFRESH_S"],
+    }
+
+
+@bp.get("/")
+def now() -> str:
+    """The page a supervisor keeps open."""
+    return render_template("console/now.html", **_live())
+
+
+@bp.get("/now/live")
+def now_live() -> str:
+    """The live part of the page, for htmx to swap in."""
+    return render_template("console/now_live.html", **_live())

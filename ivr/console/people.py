@@ -1,0 +1,31 @@
+"""The admins' page: who may use the console, and the audit journal (logins, wrong passwords, lockouts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import render_template
+
+from ivr.console.base import ROLE_NAMES, bp, require, tokyo
+from ivr.store import users
+from ivr.web.journal import get_engine
+
+
+@bp.get("/users")
+@require("admin")
+def people() -> str:
+    """Users with their role and lock, and the newest audit lines (managed with `ivr user …`)."""
+    engine = get_engine()
+    listed = users.listing(engine)
+    audit = [
+        {
+            "at": tokyo(row.at.replace(tzinfo=dt.UTC)),
+            "user": row.user_name,
+            "action": row.action,
+            "detail": row.detail,
+        }
+        for row in users.recent_audit(engine)
+    ]
+    return render_template(
+        "console/users.html", users=listed, audit=audit, roles=ROLE_NAMES, tokyo=tokyo, utc=dt.UTC
+    )
