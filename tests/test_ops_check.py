@@ -72,10 +72,17 @@ def test_a_changed_label_makes_the_composed_menu_stale_at_its_menu(
 ) -> None:
     edit(files / "prompts" / "faq.yaml", 'q4_2: "銀行', 'q4_2: "当行')
     code, found, _ = check(runner)
-    line = line_of(files / "flows.yaml", "  s4:")
+    line, faq = line_of(files / "flows.yaml", "  s4:"), files / "prompts" / "faq.yaml"
     assert [(f, row, col, msg.split(":")[0]) for f, row, col, _, msg, _ in found] == [
         ("flows.yaml", line, 3, "the audio of prompt 'menu.s4' is stale"),
         ("flows.yaml", line, 3, "the audio of prompt 'menu.s4.short' is stale"),
+        # the label alone is what the agent line says the next caller last heard
+        (
+            "prompts/faq.yaml",
+            line_of(files / "prompts" / "faq.yaml", "q4_2:"),
+            1,
+            "the audio of prompt 'q4_2' is stale",
+        ),
     ]
     assert code == 0
 

@@ -61,6 +61,7 @@ def test_a_script_walks_to_every_answer(app: Flask, runner: FlaskCliRunner) -> N
     assert lines[-1].startswith(f"call over: {len(keys)} key presses, {len(expected)} prompts, ")
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_the_agent_in_hours_is_dialled(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--keys", "1 0", "--at", IN_HOURS)
     assert code == 0
@@ -75,6 +76,7 @@ def test_the_agent_in_hours_is_dialled(runner: FlaskCliRunner) -> None:
     assert heard_ids(lines)[-2:] == ["agent_connecting", "goodbye"]
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_a_busy_agent_leads_back_to_the_menu(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--keys", "0 2", "--at", IN_HOURS, "--dial", "busy")
     assert code == 0
@@ -109,6 +111,7 @@ NOTICE_EVENING = (
 )
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_out_of_hours_the_agent_key_says_why_and_when_it_opens(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--keys", "0", "--at", BANK_HOLIDAY)
     assert code == 0
@@ -140,6 +143,7 @@ def test_keys_typed_at_the_keyboard(runner: FlaskCliRunner) -> None:
     assert "  x: press 0-9, * or #, Enter alone for no input, q to hang up" in lines
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_the_agents_outcome_is_asked_at_the_keyboard(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--at", IN_HOURS, "--no-sound", input="0\nno-answer\nq\n")
     assert code == 0

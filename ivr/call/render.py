@@ -65,6 +65,10 @@ class Renderer:
             prompt = self.bundle.prompts[prompt_id]
             parent.say(prompt.speech, language=self.flow.say_language, voice=self.flow.say_voice)
 
+    def speak(self, parent: VoiceResponse | Gather, prompt_id: str) -> None:
+        """Play (or say) one prompt into a response or a Gather: for the other TwiML builders of a call."""
+        self._speak(parent, prompt_id)
+
     def _gather(self, path: str, prompt_ids: tuple[str, ...], no_input: int, invalid: int) -> VoiceResponse:
         response = VoiceResponse()
         action = self.urls.to("/voice/key", p=path, n=no_input, x=invalid)

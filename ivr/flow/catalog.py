@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ivr.flow.calendar import BusinessCalendar, OpeningHours
 from ivr.flow.model import Flow, Menu
 from ivr.flow.prompts import PromptTexts
+from ivr.flow.queue_prompts import texts as queue_texts
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # System prompts the call logic plays directly (besides greeting, announcement and the emergency prompt).
@@ -185,5 +186,6 @@ def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]
     written[flow.emergency_prompt] = c.get(flow.emergency_prompt)
     for prompt_id in SYSTEM:
         written[prompt_id] = c.get(prompt_id)
+    written.update(queue_texts(flow, c.get))
     prompts = {pid: Prompt(pid, text, texts.speech(text)) for pid, text in written.items()}
     return prompts, sorted(set(c.missing))
