@@ -72,7 +72,7 @@ def test_a_changed_label_makes_the_composed_menu_stale_at_its_menu(
 ) -> None:
     edit(files / "prompts" / "faq.yaml", 'q4_2: "銀行', 'q4_2: "当行')
     code, found, _ = check(runner)
-    line, faq = line_of(files / "flows.yaml", "  s4:"), files / "prompts" / "faq.yaml"
+    line = line_of(files / "flows.yaml", "  s4:")
     assert [(f, row, col, msg.split(":")[0]) for f, row, col, _, msg, _ in found] == [
         ("flows.yaml", line, 3, "the audio of prompt 'menu.s4' is stale"),
         ("flows.yaml", line, 3, "the audio of prompt 'menu.s4.short' is stale"),
