@@ -21,6 +21,7 @@ def commands(ctx: click.Context) -> None:
 
 
 def _register() -> None:
+    from ivr.ops.callbacks import agent, callbacks
     from ivr.ops.check import check
     from ivr.ops.db import db, purge, report
     from ivr.ops.graph import graph
@@ -29,7 +30,7 @@ def _register() -> None:
     from ivr.ops.synth import synth
     from ivr.ops.twilio_setup import twilio
 
-    for command in (check, synth, simulate, graph, paths, db, report, purge, twilio):
+    for command in (check, synth, simulate, graph, paths, db, report, purge, twilio, agent, callbacks):
         commands.add_command(command)
 
 
