@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -31,7 +32,7 @@ def stopped(app: Flask) -> None:
     app.extensions["ivr.engine.sync"] = engines.create(DOWN, timeout_s=1.0)
 
 
-def rows(app: Flask) -> list[object]:
+def rows(app: Flask) -> list[Any]:
     engine = engines.create(app.config["DATABASE_URL"])
     with engine.connect() as connection:
         found = list(connection.execute(select(callbacks)).all())
@@ -71,10 +72,10 @@ def test_confirming_the_own_number_commits_then_says_so(store_app: Flask, clock:
     assert heard(store_app, root) == ["callback.done", "callback.when.open", "goodbye"]
     assert root.find("Hangup") is not None
     (row,) = rows(store_app)
-    assert row.status == "pending" and row.number_masked == "+81********78"  # type: ignore[attr-defined]
-    assert "9012345678" not in row.number_sealed  # type: ignore[attr-defined]
-    assert Sealer(parse_keys(DATA_KEY)).open(row.number_sealed) == OWN  # type: ignore[attr-defined]
-    assert row.asked_at == clock.instant.astimezone(dt.UTC).replace(tzinfo=None)  # type: ignore[attr-defined]
+    assert row.status == "pending" and row.number_masked == "+81********78"
+    assert "9012345678" not in row.number_sealed
+    assert Sealer(parse_keys(DATA_KEY)).open(row.number_sealed) == OWN
+    assert row.asked_at == clock.instant.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def test_the_same_number_again_is_already_reserved(store_app: Flask) -> None:
@@ -119,7 +120,7 @@ def test_another_number_is_read_back_sealed_and_reserved(store_app: Flask) -> No
     done = parse(twilio.post(gather.get("action", ""), Digits="1"))
     assert heard(store_app, done)[0] == "callback.done"
     (row,) = rows(store_app)
-    assert Sealer(parse_keys(DATA_KEY)).open(row.number_sealed) == "+81312345678"  # type: ignore[attr-defined]
+    assert Sealer(parse_keys(DATA_KEY)).open(row.number_sealed) == "+81312345678"
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "+266696687", "", "+12025550123"], ids=str)

@@ -204,3 +204,13 @@ def test_no_player_means_no_sound(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PATH", str(tmp_path))
     assert find_player() is None
     Playback(None, [Path("a.wav")]).stop()  # nothing to stop: returns at once
+
+
+def test_queue_plays_the_wait_loop_then_the_callback_path(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(
+        args=["ivr", "simulate", "--keys", "0 - 1 1", "--queue", "57", "--at", "2026-11-25 10:00"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "(in the queue 'hotline', place 57)" in result.output
+    assert "queue.position.more" in result.output and "queue.position." in result.output
+    assert "callback.readback.intro" in result.output and "callback.done" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from xml.etree import ElementTree
 
 import pytest
 from flask import Flask
@@ -30,7 +31,7 @@ def enqueue(twilio: Twilio, path: str = "1") -> tuple[str, str]:
     return element.get("waitUrl", ""), element.get("action", "")
 
 
-def wait(twilio: Twilio, url: str, place: int, waited: int) -> object:
+def wait(twilio: Twilio, url: str, place: int, waited: int) -> ElementTree.Element:
     return parse(twilio.post(url, QueuePosition=str(place), QueueTime=str(waited), **QUEUE_FORM))
 
 
