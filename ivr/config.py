@@ -69,6 +69,7 @@ def defaults() -> dict[str, Any]:
         "SECRET_KEY": None,  # signs the console's session cookie
         "IVR_COOKIE_SECURE": True,  # the console's cookies only over HTTPS; off only for local http
         "IVR_CONSOLE_REFRESH_S": 3,  # how often the console's Now page refreshes itself
+        "IVR_DATA_KEY": None,  # Fernet keys of the callback numbers, comma-separated, newest first
     }
 
 
@@ -86,6 +87,7 @@ def from_environment() -> dict[str, Any]:
         "IVR_NUMBER_KEY",
         "IVR_METRICS_TOKEN",
         "SECRET_KEY",
+        "IVR_DATA_KEY",
     ):
         if os.environ.get(name):
             found[name] = os.environ[name]
@@ -138,6 +140,7 @@ def init_app(app: Flask, test_config: dict[str, Any] | None, *, strict: bool) ->
                 "SECRET_KEY is not set: set it to a long random secret (e.g. `openssl rand -hex 32`); "
                 "it signs the console's login sessions"
             )
+    _data_key(app, dev=dev, strict=strict)
     base = app.config["PUBLIC_BASE_URL"]
     if not base:
         if strict and not dev:
@@ -150,3 +153,31 @@ def init_app(app: Flask, test_config: dict[str, Any] | None, *, strict: bool) ->
         raise ConfigError(f"PUBLIC_BASE_URL={base!r} must start with https:// (or http:// for local use)")
     app.config["PUBLIC_BASE_URL"] = base
     app.config["AUDIO_BASE_URL"] = str(app.config["AUDIO_BASE_URL"] or f"{base}/audio").rstrip("/")
+
+
+# Development only: a fixed, public key, so a dev database's reservations stay readable across restarts.
+DEV_DATA_KEY = "aXZyLWRldi1kYXRhLWtleS1ub3Qtc2VjcmV0LTAwMDA="
+
+
+def _data_key(app: Flask, *, dev: bool, strict: bool) -> None:
+    """IVR_DATA_KEY: required when serving outside development; each key must be a Fernet key."""
+    from ivr.store.sealed import parse_keys
+
+    keys = app.config["IVR_DATA_KEY"]
+    if not keys:
+        if dev:
+            log.warning(
+                "!!! IVR_DATA_KEY is not set: callback numbers are encrypted with a PUBLIC development key. "
+                "Never run like this in production. !!!"
+            )
+            app.config["IVR_DATA_KEY"] = DEV_DATA_KEY
+        elif strict:
+            raise ConfigError(
+                "IVR_DATA_KEY is not set: set it to a Fernet key (python -c 'from cryptography.fernet import "
+                "Fernet; print(Fernet.generate_key().decode())'); to rotate, put the new key first: NEW,OLD"
+            )
+        return
+    try:
+        parse_keys(str(keys))
+    except ValueError as error:
+        raise ConfigError(f"IVR_DATA_KEY: {error}; keys are comma-separated, newest first") from None

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from helpers import OPEN_INSTANT, FixedClock, copy_files, make_app, twilio_for
+from helpers import OPEN_INSTANT, FixedClock, copy_files, make_app, twilio_for, without_queue
 from ivr.store import engine as engines
 from ivr.store import migrate
 from ivr.testing import Twilio, scratch_database
@@ -23,9 +23,15 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> Path:
-    """A private copy of flows.yaml, prompts/ and audio/ that a test may edit."""
-    return copy_files(tmp_path)
+def files(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A private copy of flows.yaml, prompts/ and audio/ that a test may edit.
+
+    A test marked `direct_dial` gets the flow without its `queue:` section: `0` dials the agent directly.
+    """
+    copied = copy_files(tmp_path)
+    if request.node.get_closest_marker("direct_dial"):
+        without_queue(copied / "flows.yaml")
+    return copied
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
 NUMBER_KEY = "test-number-key-0123456789abcdef"
 SECRET_KEY = "test-secret-key-0123456789abcdef"
+DATA_KEY = "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDA="  # a Fernet key (32 bytes, url-safe base64)
 BASE = "https://ivr.example.jp"
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 # A Wednesday at 10:00 in Tokyo: inside business hours.
@@ -65,6 +66,14 @@ def copy_files(dest: Path) -> Path:
     return dest
 
 
+def without_queue(flows: Path) -> None:
+    """Remove the `queue:` section from a flows.yaml: the flow then dials the agent directly."""
+    lines = flows.read_text("utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("queue:"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i].startswith(" "))
+    flows.write_text("".join(lines[:start] + lines[end:]), "utf-8")
+
+
 _MIGRATED: list[Path] = []
 
 
@@ -93,6 +102,7 @@ def make_app(files: Path, clock: FixedClock, *, serving: bool = True, **override
         "IVR_RELOAD_INTERVAL_S": 0.0,
         "IVR_NUMBER_KEY": NUMBER_KEY,
         "SECRET_KEY": SECRET_KEY,
+        "IVR_DATA_KEY": DATA_KEY,
     }
     if "DATABASE_URL" not in overrides:
         config["DATABASE_URL"] = migrated_sqlite(files)

@@ -36,9 +36,7 @@ PAGES = [
 
 def audit_actions(app: Flask) -> list[tuple[str, str]]:
     with app.app_context(), get_engine().connect() as connection:
-        return [
-            (row.user_name, row.action) for row in connection.execute(audit.select().order_by(audit.c.id))
-        ]
+        return [(row.who, row.action) for row in connection.execute(audit.select().order_by(audit.c.id))]
 
 
 @pytest.mark.parametrize("path", PAGES, ids=PAGES)

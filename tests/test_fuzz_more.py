@@ -212,17 +212,31 @@ def test_any_walk_through_the_menu_is_valid_twiml(
 ) -> None:
     """A caller pressing anything (or nothing), at any instant: Twilio's schema accepts every answer."""
     clock.instant = at
+    queue_action = ""  # the Enqueue action: where Twilio goes when the caller leaves the queue
     try:
         root = post(fuzz_app, BASE + "/voice")
         for key, outcome in zip(keys, outcomes, strict=False):
             schema.validate(ElementTree.tostring(root, encoding="unicode"))
-            gather, dial = root.find("Gather"), root.find("Dial")
-            if gather is not None and key is not None:
+            gather, dial, enqueue = root.find("Gather"), root.find("Dial"), root.find("Enqueue")
+            if enqueue is not None:  # waiting: the wait URL once, or straight out with some QueueResult
+                queue_action = enqueue.get("action", "")
+                if outcome == "busy":
+                    root = post(fuzz_app, enqueue.get("waitUrl", ""), QueuePosition="3", QueueTime="40")
+                else:
+                    root = post(fuzz_app, queue_action, QueueResult=outcome or "leave", QueueTime="40")
+            elif root.find("Leave") is not None:
+                root = post(fuzz_app, queue_action, QueueResult="leave", QueueTime="40")
+            elif gather is not None and key is not None:
                 root = post(fuzz_app, gather.get("action", ""), Digits=key)
-            elif gather is not None:
+            elif root.find("Redirect") is not None:
                 redirect = root.find("Redirect")
-                assert redirect is not None and redirect.text == gather.get("action")
-                root = post(fuzz_app, redirect.text or "")
+                assert redirect is not None
+                target = redirect.text or ""
+                if "/voice/queue/wait" in target:  # the wait loop: Twilio posts the place again
+                    root = post(fuzz_app, target, QueuePosition="2", QueueTime="70")
+                else:  # a Gather's silence comes back to its own action
+                    assert gather is None or target == gather.get("action")
+                    root = post(fuzz_app, target)
             elif dial is not None:
                 root = post(fuzz_app, dial.get("action", ""), DialCallStatus=outcome)
             else:

@@ -80,6 +80,13 @@ def test_a_changed_label_makes_the_composed_menu_stale_at_its_menu(
     assert [(f, row, col, msg.split(":")[0]) for f, row, col, _, msg, _ in found] == [
         ("flows.yaml", line, 3, "the audio of prompt 'menu.s4' is stale"),
         ("flows.yaml", line, 3, "the audio of prompt 'menu.s4.short' is stale"),
+        # the label alone is what the agent line says the next caller last heard
+        (
+            "prompts/menus.yaml",
+            line_of(files / "prompts" / "menus.yaml", "topic.q4_2:"),
+            1,
+            "the audio of prompt 'topic.q4_2' is stale",
+        ),
     ]
     assert code == 0
 

@@ -72,20 +72,20 @@ def test_mermaid_nodes_and_edges_are_the_flows_menus_and_options(app: Flask, run
     assert {e for e in edges if not e[0].startswith("menu_")} == {
         ("incoming", "menu_main", "", False),
         ("anywhere", "hours", "0", True),
-        ("hours", "agent", "yes", False),
+        ("hours", "queue", "yes", False),  # the shipped flow has a queue: 0 waits for an agent
         ("hours", "closed", "no", False),
         ("agent", "bye", "completed", False),
-        ("agent", "apology", "busy · no-answer · failed · canceled", False),
         ("anywhere", "final", "in a menu: the 2nd silence or 3rd wrong key in a row", True),
-        ("final", "agent", "yes", False),
+        ("final", "queue", "yes", False),
         ("final", "closed_bye", "no", False),
         ("anywhere", "done", "silence after an answer", True),
+        ("queue", "agent", "bridged", False),
+        ("queue", "callback", "1 · max wait · full", False),
+        ("closed", "callback", "then the offer", False),
     }
     assert nodes["hours"] == "open now?<br/>平日9:00から17:00まで"
-    assert nodes["agent"] == (
-        f"agent_connecting {bundle.audio['agent_connecting'].duration_s:.1f} s"
-        "<br/>Dial sip:hotline-desk@pbx.bank.example.jp<br/>rings up to 25 s"
-    )
+    assert nodes["agent"] == "an agent on the agent line<br/>takes the next caller (key 1)"
+    assert nodes["queue"].startswith("queue 'hotline': place and estimate every 30 s")
     assert nodes["anywhere"].startswith(
         "every menu: * repeat · #35; back · 0 agent<br/>"
     )  # '#' escaped for Mermaid

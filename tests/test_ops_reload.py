@@ -213,6 +213,7 @@ def test_a_key_pressed_in_a_vanished_answer_plays_the_surviving_menu(
     assert query(gather.get("action", "")) == {"p": "1", "n": "0", "x": "0"}
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_the_agent_key_still_works_where_the_menu_vanished(app: Flask, files: Path, twilio: Twilio) -> None:
     edit(files / "flows.yaml", '      "5": {label: topic.q1_5, question: q1_5, answer: a1_5}\n', "")
     root = parse(twilio.post("/voice/key?p=15&n=0&x=0", Digits="0"))

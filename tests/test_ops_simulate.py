@@ -62,6 +62,7 @@ def test_a_script_walks_to_every_answer(app: Flask, runner: FlaskCliRunner) -> N
     assert lines[-1].startswith(f"call over: {len(keys)} key presses, {len(expected)} prompts, ")
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_the_agent_in_hours_is_dialled(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--keys", "1 0", "--at", IN_HOURS)
     assert code == 0
@@ -76,6 +77,7 @@ def test_the_agent_in_hours_is_dialled(runner: FlaskCliRunner) -> None:
     assert heard_ids(lines)[-2:] == ["agent_connecting", "goodbye"]
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_a_busy_agent_leads_back_to_the_menu(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--keys", "0 2", "--at", IN_HOURS, "--dial", "busy")
     assert code == 0
@@ -101,6 +103,7 @@ NOTICE_NEW_YEAR = (
 )
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_out_of_hours_the_agent_key_says_why_and_when_it_opens(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--keys", "0", "--at", BANK_HOLIDAY)
     assert code == 0
@@ -133,6 +136,7 @@ def test_keys_typed_at_the_keyboard(runner: FlaskCliRunner) -> None:
     assert "  x: press 0-9, * or #, Enter alone for no input, q to hang up" in lines
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_the_agents_outcome_is_asked_at_the_keyboard(runner: FlaskCliRunner) -> None:
     code, lines = simulate(runner, "--at", IN_HOURS, "--no-sound", input="0\nno-answer\nq\n")
     assert code == 0
@@ -205,3 +209,13 @@ def test_what_is_spoken_is_shown_beside_what_is_written(runner: FlaskCliRunner) 
     assert "0を押して" in spoken and "0120-701-675" not in spoken
     greeting = next(i for i, line in enumerate(lines) if line.startswith("  play greeting "))
     assert not lines[greeting + 1].startswith("      spoken:")  # said as written: no second line
+
+
+def test_queue_plays_the_wait_loop_then_the_callback_path(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(
+        args=["ivr", "simulate", "--keys", "0 - 1 1", "--queue", "57", "--at", "2026-11-25 10:00"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "(in the queue 'hotline', place 57)" in result.output
+    assert "queue.position.more" in result.output and "queue.position." in result.output
+    assert "callback.readback.intro" in result.output and "callback.done" in result.output

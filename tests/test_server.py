@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from helpers import NUMBER_KEY, ROOT, SECRET_KEY, TOKEN, migrated_sqlite, sign
+from helpers import DATA_KEY, NUMBER_KEY, ROOT, SECRET_KEY, TOKEN, migrated_sqlite, sign
 
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
 
@@ -34,6 +34,7 @@ def environment(files: Path, port: int) -> dict[str, str]:
         TWILIO_AUTH_TOKEN=TOKEN,
         IVR_NUMBER_KEY=NUMBER_KEY,
         SECRET_KEY=SECRET_KEY,
+        IVR_DATA_KEY=DATA_KEY,
         DATABASE_URL=migrated_sqlite(files),
         PUBLIC_BASE_URL="https://ivr.example.jp",
         IVR_FLOWS=str(files / "flows.yaml"),

@@ -155,6 +155,7 @@ def test_repeat_replays_the_same_position_and_resets_counters(
     assert query(gather_of(root).get("action", "")) == {"p": path, "n": "0", "x": "0"}
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 @pytest.mark.parametrize("path", ["", "2"], ids=["main", "s2"])
 def test_no_input_reprompts_shorter_then_the_second_silence_gives_up_to_the_agent_in_hours(
     app: Flask, twilio: Twilio, path: str
@@ -209,6 +210,7 @@ def test_invalid_keys_past_the_limit_end_with_hours_when_closed(
     assert [c.tag for c in root][-1] == "Hangup"
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_agent_key_in_hours_dials_with_timeout_and_action(app: Flask, twilio: Twilio) -> None:
     root = key(twilio, "3", "0")
     assert [c.tag for c in root][1:] == ["Dial"]
@@ -218,6 +220,7 @@ def test_agent_key_in_hours_dials_with_timeout_and_action(app: Flask, twilio: Tw
     assert [(c.tag, c.text) for c in dial] == [("Sip", "sip:hotline-desk@pbx.bank.example.jp")]
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_agent_key_out_of_hours_reads_hours_then_the_same_menu(
     app: Flask, twilio: Twilio, clock: FixedClock
 ) -> None:
@@ -279,6 +282,7 @@ def test_dial_completed_says_goodbye_and_hangs_up(app: Flask, twilio: Twilio) ->
     assert heard(app, root) == ["goodbye"]
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_a_number_destination_dials_a_number(files: Path, clock: FixedClock) -> None:
     from helpers import make_app
 
@@ -291,6 +295,7 @@ def test_a_number_destination_dials_a_number(files: Path, clock: FixedClock) -> 
     assert [(c.tag, c.text) for c in root.find("Dial") or []] == [("Number", "+81362700000")]
 
 
+@pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_emergency_closure_plays_its_own_message(files: Path, clock: FixedClock) -> None:
     from helpers import make_app
 

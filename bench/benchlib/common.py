@@ -26,6 +26,7 @@ GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 # What the service is told, and what every signature is computed against (never the loopback URL).
 TOKEN = "bench-auth-token-0123456789abcdef"
 NUMBER_KEY = "bench-number-key-0123456789abcdef"
+DATA_KEY = "YmVuY2gtZGF0YS1rZXktMDEyMzQ1Njc4OWFiY2RlZjA="  # a Fernet key: 32 url-safe base64 bytes
 BASE = "https://ivr.example.jp"
 # Shared objects whose presence in a worker means a TTS engine (or its transport) was imported.
 ENGINE_LIBRARIES = ("openjtalk", "pyopenjtalk", "grpc", "google", "numpy", "soxr")
@@ -78,6 +79,7 @@ def service_env(files: Path, **extra: str) -> dict[str, str]:
         IVR_AUDIO=str(files / "audio"),
         IVR_NUMBER_KEY=NUMBER_KEY,
         SECRET_KEY="bench-secret-key-0123456789abcdef",
+        IVR_DATA_KEY=DATA_KEY,
         DATABASE_URL=f"sqlite:///{files / 'journal.db'}",
     )
     env.update(extra)

@@ -74,6 +74,10 @@ class Renderer:
         say.prosody(prompt.speech, rate=f"{round(prompt.rate * 100)}%")
         parent.append(say)
 
+    def speak(self, parent: VoiceResponse | Gather, prompt_id: str) -> None:
+        """Play (or say) one prompt into a response or a Gather: for the other TwiML builders of a call."""
+        self._speak(parent, prompt_id)
+
     def _gather(self, path: str, prompt_ids: tuple[str, ...], no_input: int, invalid: int) -> VoiceResponse:
         response = VoiceResponse()
         action = self.urls.to("/voice/key", p=path, n=no_input, x=invalid)

@@ -20,7 +20,7 @@ def people() -> str:
     audit = [
         {
             "at": tokyo(row.at.replace(tzinfo=dt.UTC)),
-            "user": row.user_name,
+            "user": row.who,
             "action": row.action,
             "detail": row.detail,
         }

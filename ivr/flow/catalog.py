@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from ivr.flow.calendar import BusinessCalendar, OpeningHours
 from ivr.flow.model import Flow, Menu
 from ivr.flow.prompts import PromptTexts
+from ivr.flow.queue_prompts import texts as queue_texts
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # System prompts the call logic plays directly (besides greeting, announcement and the emergency prompt).
@@ -188,6 +189,7 @@ def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]
     written[flow.emergency_prompt] = c.get(flow.emergency_prompt)
     for prompt_id in SYSTEM:
         written[prompt_id] = c.get(prompt_id)
+    written.update(queue_texts(flow, c.get))
     prompts = {pid: Prompt(pid, text, texts.speech(text, pid)) for pid, text in written.items()}
     for answer in [o.answer for m in flow.menus.values() for o in m.options if o.answer]:
         prompts[slow(answer)] = replace(prompts[answer], id=slow(answer), rate=flow.synthesis.slow_rate)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from ivr.flow.calendar import BusinessCalendar
 from ivr.flow.numbers import Numbers
+from ivr.flow.queue import QueueSettings
 
 OptionStyle = Literal["topic", "question"]
 MAX_PATH = 8  # the longest key path a call carries in its URLs; check refuses flows that need more
@@ -94,6 +95,7 @@ class Flow:
     synthesis: SynthesisSettings
     max_menu_seconds: float = 60.0
     numbers: Numbers = Numbers()
+    queue: QueueSettings = QueueSettings()
 
     def walk(self, path: str) -> tuple[list[Menu], Option | None]:
         """Follow keys from the start menu: the menus passed and the answer option reached, if any."""

@@ -23,6 +23,9 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "time.hour_minute": frozenset({"hour", "minute"}),
     "hours.weekdays": frozenset({"open", "close"}),
     "hours.day": frozenset({"day", "open", "close"}),
+    # whole phrases for each number the queue and the agent line say (flow/queue_prompts.py)
+    **{name: frozenset({"n"}) for name in ("queue.position", "queue.position.more", "queue.estimate")},
+    **{name: frozenset({"n"}) for name in ("count", "count.more")},
 }
 
 

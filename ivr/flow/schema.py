@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ivr.flow import hours, numbers
+from ivr.flow import hours, numbers, queue
 from ivr.flow.fields import Section
 from ivr.flow.model import AgentSettings, Flow, GlobalKeys, InputSettings, Menu, Option, SynthesisSettings
 from ivr.flow.numbers import E164
@@ -28,6 +28,7 @@ TOP = (
     "checks",
     "menus",
     "numbers",
+    "queue",
 )
 
 
@@ -80,6 +81,7 @@ def build(doc: Document) -> Flow | None:
             synthesis=_synthesis(doc),
             max_menu_seconds=checks.number("max_menu_seconds", 60.0, 5, 600),
             numbers=numbers.read(doc),
+            queue=queue.read(doc),
         )
     except (TypeError, ValueError) as exc:  # a value the readers let through but the model refuses
         doc.problem((), f"the flow cannot be used: {exc}", "fix the values reported above")

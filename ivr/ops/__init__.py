@@ -21,6 +21,7 @@ def commands(ctx: click.Context) -> None:
 
 
 def _register() -> None:
+    from ivr.ops.callbacks import agent, callbacks
     from ivr.ops.check import check
     from ivr.ops.db import db, purge, report
     from ivr.ops.graph import graph
@@ -30,7 +31,7 @@ def _register() -> None:
     from ivr.ops.twilio_setup import twilio
     from ivr.ops.users import user
 
-    for command in (check, synth, simulate, graph, paths, db, report, purge, twilio, user):
+    for command in (check, synth, simulate, graph, paths, db, report, purge, twilio, user, agent, callbacks):
         commands.add_command(command)
 
 

@@ -78,13 +78,44 @@ class Keyboard:
         return key
 
 
+class QueuePlay:
+    """Where a simulated caller is in Twilio's queue: place, seconds waited, the Enqueue action."""
+
+    STEP_S = 30  # seconds between two requests of the wait URL
+
+    def __init__(self, start: int) -> None:
+        self.start, self.place, self.waited, self.action = start, start, 0, ""
+
+    def enter(self, action: str, place: int) -> None:
+        """Into the queue at a place."""
+        self.action, self.place, self.waited = action, place, 0
+
+    def form(self) -> dict[str, str]:
+        """What Twilio posts to the wait URL now."""
+        size = str(max(self.place, 1))
+        return {"QueuePosition": str(self.place), "QueueTime": str(self.waited), "CurrentQueueSize": size}
+
+    def step(self) -> None:
+        """One announcement later: one place closer."""
+        self.place -= 1
+        self.waited += self.STEP_S
+
+
 class Conversation:
     """Follows the TwiML the way Twilio does and shows what the caller hears."""
 
     def __init__(
-        self, line: Line, keys: Script | Keyboard, transfer: Callable[[], str], *, sound: bool
+        self,
+        line: Line,
+        keys: Script | Keyboard,
+        transfer: Callable[[], str],
+        *,
+        sound: bool,
+        queue_position: int = 0,
     ) -> None:
         self.line, self.keys, self.transfer = line, keys, transfer
+        # Twilio's queue, played by us: the place given by --queue, one place closer each announcement
+        self.queue = QueuePlay(queue_position)
         self.player = find_player() if sound else None
         self.heard: list[Heard] = []
         self.presses = 0
@@ -100,6 +131,15 @@ class Conversation:
             click.echo(f"(stopped after {MAX_REQUESTS} requests: the flow never waits for the caller)")
         length = total([h.length for h in self.heard])
         click.echo(f"call over: {self.presses} key presses, {len(self.heard)} prompts, {length} of audio")
+
+    def _wait(self, url: str) -> ElementTree.Element:
+        """The wait URL as Twilio posts it, or, when the caller's turn came, the agent takes the call."""
+        if self.queue.place <= 0:
+            click.echo(f"  (an agent takes the call after {self.queue.waited} s)")
+            return self.line.post(self.queue.action, QueueResult="bridged", QueueTime=str(self.queue.waited))
+        form = self.queue.form()
+        self.queue.step()
+        return self.line.post(url, **form)
 
     def _hear(self, element: ElementTree.Element, pending: list[Heard]) -> None:
         heard = self.line.heard(element)
@@ -135,7 +175,22 @@ class Conversation:
                 click.echo(f"  (no input: {verb.get('timeout', '5')} s of silence)")
             elif verb.tag == "Redirect":
                 self._play(pending).wait()
+                if "/voice/queue/wait" in (verb.text or ""):
+                    return self._wait(verb.text or "")
                 return self.line.post(verb.text or "")
+            elif verb.tag == "Enqueue":
+                self._play(pending).wait()
+                self.queue.enter(verb.get("action", ""), self.queue.start)
+                click.echo(
+                    f"  (in the queue '{(verb.text or '').strip()}', place {self.queue.place or 'none'})"
+                )
+                return self._wait(verb.get("waitUrl", ""))
+            elif verb.tag == "Leave":
+                self._play(pending).wait()
+                click.echo("  (leaves the queue)")
+                return self.line.post(
+                    self.queue.action, QueueResult="leave", QueueTime=str(self.queue.waited)
+                )
             elif verb.tag == "Dial":
                 self._play(pending).wait()
                 target = " ".join((child.text or "").strip() for child in verb) or (verb.text or "").strip()

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import clock
-from ivr.store import migrate
+from ivr.store import callbacks, migrate
 from ivr.store import report as reports
 from ivr.web.journal import get_engine
 
@@ -78,17 +78,23 @@ def table(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _flat(key: str, value: object) -> list[tuple[str, object]]:
+    """Nested figures as dotted keys (queue → wait_s.median); lists as JSON in one cell."""
+    if isinstance(value, dict):
+        return [row for k, v in value.items() for row in _flat(f"{key}.{k}" if key else str(k), v)]
+    if isinstance(value, list):
+        return [(key, json.dumps(value, ensure_ascii=False, default=str))]
+    return [(key, value)]
+
+
 def csv_rows(figures: dict[str, Any]) -> list[tuple[str, str, object]]:
-    """The report as (section, key, value) rows."""
-    rows: list[tuple[str, str, object]] = []
-    for name, value in figures.items():
-        if name == "answers_ranked":
-            continue
-        if isinstance(value, dict):
-            rows.extend((name, str(key), inner) for key, inner in value.items())
-        else:
-            rows.append((name, "", value))
-    return rows
+    """The report as (section, key, value) rows, one figure a row."""
+    return [
+        (name, key, value)
+        for name, section in figures.items()
+        if name != "answers_ranked"
+        for key, value in _flat("", section)
+    ]
 
 
 @click.command("report")
@@ -129,10 +135,19 @@ def purge(age: str | None) -> None:
 
     keep = parse_age(age) if age else dt.timedelta(days=int(current_app.config["IVR_RETENTION_DAYS"]))
     cutoff = clock.now() - keep
+    loaded = current_app.extensions["ivr.state"].loaded
+    keep_numbers = loaded.bundle.flow.queue.callback_retention_days if loaded else 30
+    erase_before = reports.utc(clock.now() - dt.timedelta(days=keep_numbers))
     try:
         n_calls, n_events = reports.purge(get_engine(), cutoff)
+        erased = callbacks.erase_numbers(get_engine(), erase_before)
+        closed = callbacks.delete_closed(get_engine(), reports.utc(cutoff))
     except SQLAlchemyError as error:
         raise _database_failed(error) from error
     click.echo(
         f"deleted {n_calls} calls and {n_events} events from before {cutoff.isoformat(timespec='seconds')}"
+    )
+    click.echo(
+        f"erased the numbers of {erased} finished callback reservations (kept {keep_numbers} days), "
+        f"deleted {closed} finished before the cutoff"
     )

@@ -8,6 +8,7 @@ from typing import Literal
 
 from ivr.flow.bundle import Bundle
 from ivr.flow.catalog import Composer
+from ivr.flow.model import Flow
 from ivr.flow.prompts import PromptTexts
 from ivr.ops.timing import of_prompt, total
 
@@ -110,5 +111,30 @@ def build(bundle: Bundle, texts: PromptTexts, *, seconds: bool = True) -> tuple[
         Edge("final", "agent", "yes"),
         Edge("final", "closed_bye", "no"),
         Edge("anywhere", "done", "silence after an answer", dotted=True),
+    ]
+    if flow.queue.enabled:
+        nodes, edges = _queued(flow, nodes, edges)
+    return nodes, edges
+
+
+def _queued(flow: Flow, nodes: list[Node], edges: list[Edge]) -> tuple[list[Node], list[Edge]]:
+    """With a queue, 0 in hours waits for an agent on the agent line; out of hours a callback is offered."""
+    q = flow.queue
+    waiting = (
+        f"queue '{q.name}': place and estimate every {q.announce_every_s} s",
+        "1 callback instead · * place again",
+        f"after {q.max_wait_s} s or past {q.max_size} callers: the callback offer",
+    )
+    callback = ("callback: the number read back, 1 yes · 2 another", "saved, then 承りました and goodbye")
+    agent = ("an agent on the agent line", "takes the next caller (key 1)")
+    nodes = [n if n.id != "agent" else Node("agent", agent, "dial") for n in nodes if n.id != "apology"]
+    nodes += [Node("queue", waiting, "dial"), Node("callback", callback, "step")]
+    into_queue = {("hours", "agent"), ("final", "agent")}
+    edges = [Edge(e.source, "queue", e.label) if (e.source, e.target) in into_queue else e for e in edges]
+    edges = [e for e in edges if not (e.source == "agent" and e.target == "apology")]
+    edges += [
+        Edge("queue", "agent", "bridged"),
+        Edge("queue", "callback", "1 · max wait · full"),
+        Edge("closed", "callback", "then the offer"),
     ]
     return nodes, edges

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+from cryptography.fernet import Fernet
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -16,6 +20,8 @@ from ivr.clock import system_clock
 from ivr.ops.caller import Line
 from ivr.ops.common import loaded_flow
 from ivr.ops.converse import Conversation, Keyboard, Script
+from ivr.store import engine as engines
+from ivr.store import migrate
 
 OUTCOMES = ("completed", "busy", "no-answer", "failed", "canceled")
 SHARED = (
@@ -70,9 +76,18 @@ def _quiet_call_log() -> Iterator[None]:
     show_default=True,
     help="How each transfer to the agent ends (asked for when interactive).",
 )
+@click.option(
+    "--queue",
+    "place",
+    type=click.IntRange(0, 999),
+    default=0,
+    show_default=True,
+    help="The caller's place in the queue after 0 (one place closer at each announcement, then an agent "
+    "takes the call); 0 = an agent is free at once.",
+)
 @click.option("--no-sound", is_flag=True, help="Show the prompts without playing their audio.")
 @with_appcontext
-def simulate(keys: str | None, at: str | None, dial: str, no_sound: bool) -> None:
+def simulate(keys: str | None, at: str | None, dial: str, place: int, no_sound: bool) -> None:
     """Call the hotline from the terminal: hear its prompts and press keys, as a caller would.
 
     Each line you type is pressed as keys (0-9, * and #); Enter alone is no input, q hangs up.
@@ -84,7 +99,18 @@ def simulate(keys: str | None, at: str | None, dial: str, no_sound: bool) -> Non
     instant = _instant(at, zone) if at else None
     script = Script.parse(keys) if keys is not None else None
     config = {name: current_app.config[name] for name in SHARED}
-    line = Line({**config, "IVR_CLOCK": (lambda: instant) if instant else system_clock})
+    scratch = tempfile.TemporaryDirectory(prefix="ivr-simulate-")  # reservations never reach the real store
+    database = f"sqlite:///{Path(scratch.name) / 'simulate.db'}"
+    migrate.upgrade(engines.create(database))
+    line = Line(
+        {
+            **config,
+            "IVR_CLOCK": (lambda: instant) if instant else system_clock,
+            "DATABASE_URL": database,
+            "IVR_NUMBER_KEY": secrets.token_hex(16),
+            "IVR_DATA_KEY": Fernet.generate_key().decode("ascii"),
+        }
+    )
     now = (instant or system_clock()).astimezone(ZoneInfo(zone))
     status = line.bundle().flow.calendar.status(now)
     click.echo(
@@ -97,5 +123,8 @@ def simulate(keys: str | None, at: str | None, dial: str, no_sound: bool) -> Non
         else (lambda: str(click.prompt("  the agent's phone", type=click.Choice(OUTCOMES), default=dial)))
     )
     with _quiet_call_log():
-        conversation = Conversation(line, script or Keyboard(), transfer, sound=not (script or no_sound))
+        conversation = Conversation(
+            line, script or Keyboard(), transfer, sound=not (script or no_sound), queue_position=place
+        )
         conversation.run()
+    scratch.cleanup()

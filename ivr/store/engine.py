@@ -38,17 +38,38 @@ def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def create(url: str) -> Engine:
-    """An engine for the URL; connects lazily (creating it never fails because a server is down)."""
+def create(url: str, *, timeout_s: float | None = None) -> Engine:
+    """An engine for the URL; connects lazily (creating it never fails because a server is down).
+
+    `timeout_s` bounds every wait (connecting, a lock, a statement): for the one write a caller waits on.
+    """
     parsed = make_url(normalize(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             # best effort: a folder that cannot be made is a database that is down, found at the first write
             with contextlib.suppress(OSError):
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        busy_s = timeout_s if timeout_s is not None else BUSY_TIMEOUT_MS / 1000
+        engine = create_engine(parsed, connect_args={"timeout": busy_s})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if timeout_s is not None:
+            event.listen(
+                engine, "connect", lambda c, _r: c.execute(f"PRAGMA busy_timeout={int(busy_s * 1000)}")
+            )
         return engine
+    if timeout_s is not None:
+        limit_ms = int(timeout_s * 1000)
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=2,
+            max_overflow=4,
+            pool_timeout=timeout_s,
+            connect_args={
+                "connect_timeout": max(1, int(timeout_s)),
+                "options": f"-c statement_timeout={limit_ms} -c lock_timeout={limit_ms}",
+            },
+        )
     # A down server must fail a write in seconds (the writer retries), never hang it.
     return create_engine(
         parsed, pool_pre_ping=True, pool_size=2, max_overflow=2, connect_args={"connect_timeout": 3}

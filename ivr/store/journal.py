@@ -37,6 +37,7 @@ class Event:
     number_hash: str | None = None
     duration_s: int | None = None
     ended: bool = False
+    amount: int | None = None  # seconds waited in the queue, on queue-left events
 
 
 class Journal:

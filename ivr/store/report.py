@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Select, delete, func, or_, select
 
+from ivr.store import report_queue
 from ivr.store.tables import calls, events
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -54,14 +55,28 @@ def build(engine: Engine, start: dt.datetime | None, end: dt.datetime | None) ->
         call_rows = connection.execute(in_range).all()
         sids = in_range.with_only_columns(calls.c.call_sid).scalar_subquery()
         event_rows = connection.execute(
-            select(events.c.call_sid, events.c.at, events.c.kind, events.c.position, events.c.detail)
+            select(
+                events.c.call_sid,
+                events.c.at,
+                events.c.kind,
+                events.c.position,
+                events.c.detail,
+                events.c.amount,
+            )
             .where(events.c.call_sid.in_(sids))
             .order_by(events.c.call_sid, events.c.at, events.c.id)
         ).all()
+        held = report_queue.reservations(connection)
     by_call: dict[str, list[Any]] = {}
     for row in event_rows:
         by_call.setdefault(row.call_sid, []).append(row)
-    return summarize(call_rows, by_call, start, end)
+    line = {sid for sid, rows in by_call.items() if report_queue.is_agent_line(rows)}
+    figures = summarize([c for c in call_rows if c.call_sid not in line], by_call, start, end)
+    extra = report_queue.figures(
+        [rows for sid, rows in by_call.items() if sid not in line], [by_call[sid] for sid in sorted(line)]
+    )
+    extra["callbacks"].update(held)
+    return {**figures, **extra}
 
 
 def summarize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
 
 # Deterministic constraint names, so migrations name the same things on SQLite and PostgreSQL.
 metadata = MetaData(
@@ -35,6 +35,58 @@ events = Table(
     Column("kind", String(20), nullable=False),  # see ivr.store.journal.KINDS
     Column("position", String(16), nullable=False),  # the key path where it happened
     Column("detail", String(40), nullable=False),  # answer or menu id, digits, outcome, status
+    Column("amount", Integer),  # a number the event carries: seconds waited in the queue (QueueTime)
+)
+
+# While a reservation is open (pending, or being called), one number has one reservation: the database
+# refuses a second, so two workers reserving the same number at once cannot both succeed.
+OPEN_STATES = ("pending", "calling")
+_OPEN = text("status IN ('pending', 'calling')")
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("number_hash", String(64), nullable=False, index=True),  # HMAC with IVR_NUMBER_KEY
+    Column("number_sealed", Text),  # Fernet token of the number (IVR_DATA_KEY); erased after retention
+    Column("number_masked", String(32), nullable=False),
+    Column("call_sid", String(64), nullable=False),
+    Column("asked_at", DateTime, nullable=False, index=True),  # when the caller first asked for a person
+    Column("reserved_at", DateTime, nullable=False),
+    Column("status", String(12), nullable=False),  # pending, calling, done, gave-up
+    Column("attempts", Integer, nullable=False),
+    Column("next_try_at", DateTime, nullable=False),
+    Column("outcome", String(20)),  # the last: talked, no-answer, busy, failed, wrong-number
+    Column("agent", String(40)),  # who took it last
+    Column("closed_at", DateTime),
+    Index(
+        "uq_callbacks_open_number",
+        "number_hash",
+        unique=True,
+        sqlite_where=_OPEN,
+        postgresql_where=_OPEN,
+    ),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("number_hash", String(64), nullable=False, unique=True),  # the caller ID they call from
+    Column("number_masked", String(32), nullable=False),
+    Column("pin_hash", String(200), nullable=False),  # werkzeug scrypt
+    Column("added_at", DateTime, nullable=False),
+)
+
+# Who did what, when: numbers revealed (ivr callbacks … --reveal --as NAME, the console), console
+# logins, wrong passwords, lockouts and user changes.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("who", String(64), nullable=False),
+    Column("action", String(32), nullable=False),  # reveal, login, login-failed, locked, user-added, …
+    Column("detail", String(200), nullable=False, default=""),
 )
 
 # The console's people (issue 13): a memory-hard hash of each password, never the password.
@@ -48,15 +100,4 @@ users = Table(
     Column("locked_until", DateTime),  # naive UTC; a login before it is refused even with the right password
     Column("created_at", DateTime, nullable=False),
     Column("last_login_at", DateTime),
-)
-
-# Who did what in the console, when: logins, wrong passwords, lockouts, user changes (and later reveals).
-audit = Table(
-    "audit",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("at", DateTime, nullable=False, index=True),
-    Column("user_name", String(64), nullable=False),
-    Column("action", String(32), nullable=False),  # login, login-failed, locked, logout, user-added, …
-    Column("detail", String(200), nullable=False, default=""),
 )

@@ -60,7 +60,7 @@ def note(engine: Engine, now: dt.datetime, name: str, action: str, detail: str =
     """Journal one thing a console user did (or had done to them)."""
     with engine.begin() as connection:
         connection.execute(
-            insert(audit).values(at=utc(now), user_name=name[:64], action=action, detail=detail[:200])
+            insert(audit).values(at=utc(now), who=name[:64], action=action, detail=detail[:200])
         )
 
 

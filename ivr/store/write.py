@@ -62,7 +62,14 @@ def write_batch(engine: Engine, batch: Sequence[Event]) -> None:
         },
     )
     event_rows = [
-        {"call_sid": e.call_sid, "at": e.at, "kind": e.kind, "position": e.position, "detail": e.detail}
+        {
+            "call_sid": e.call_sid,
+            "at": e.at,
+            "kind": e.kind,
+            "position": e.position,
+            "detail": e.detail,
+            "amount": e.amount,
+        }
         for e in batch
     ]
     with engine.begin() as connection:

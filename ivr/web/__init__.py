@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.web import audio_files, fallback, health, journal, metrics, signature, voice
+from ivr.web import (
+    agent_line,
+    audio_files,
+    callback,
+    fallback,
+    health,
+    journal,
+    metrics,
+    queue,
+    reservations,
+    signature,
+    voice,
+)
 
 
 def init_app(app: Flask, *, serving: bool) -> None:
@@ -12,7 +24,10 @@ def init_app(app: Flask, *, serving: bool) -> None:
     signature.init_app(app)
     journal.init_app(app, serving=serving)
     metrics.init_app(app)
+    reservations.init_app(app)
     voice.init_app(app, serving=serving)
+    for blueprint in (queue.bp, callback.bp, agent_line.bp):
+        app.register_blueprint(blueprint)
     audio_files.init_app(app)
     health.init_app(app)
     fallback.init_app(app)

@@ -56,6 +56,7 @@ def record(event: str, fields: Mapping[str, object]) -> None:
                 number_hash=number_hash(key, caller) if event == "incoming" and caller else None,
                 duration_s=int(duration) if event == "status" and duration.isdigit() else None,
                 ended=event == "status" and detail in ENDED,
+                amount=int(str(fields["wait_s"])) if str(fields.get("wait_s", "")).isdigit() else None,
             )
         )
     except Exception:  # the caller's call matters more than its journal line

@@ -84,7 +84,7 @@ def scrape() -> Response:
 
 def count_rejections(response: Response) -> Response:
     """A 403 on a voice URL is a refused signature."""
-    if response.status_code == 403 and request.blueprint == "voice":
+    if response.status_code == 403 and (request.blueprint or "").startswith("voice"):
         SIGNATURE_REJECTIONS.inc()
     return response
 

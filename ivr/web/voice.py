@@ -11,7 +11,7 @@ from ivr.call import navigate
 from ivr.call.navigate import Step
 from ivr.call.render import minimal_fallback
 from ivr.state import Loaded, get_state
-from ivr.web import journal, webhook
+from ivr.web import callback, journal, queue, reservations, webhook
 from ivr.web.signature import protect
 from ivr.web.webhook import count, note, position, raw_position, twiml, with_flow
 
@@ -26,6 +26,13 @@ def answer(loaded: Loaded, step: Step) -> Response:
         note(step.event, p=step.path, **step.fields)
     if step.kind == "node" and not step.reason:
         journal.heard(loaded, step.path)
+    if loaded.bundle.flow.queue.enabled:
+        if step.kind == "agent":  # in hours: wait in the queue for the next free agent
+            return queue.enqueue_or_offer(loaded, step.path)
+        if step.kind == "node" and step.reason == "closed":  # the hours, then a callback for later
+            note("callback-offer", p=step.path, reason="closed")
+            asked = reservations.now_s()
+            return callback.offer_response(loaded, step.path, asked, False, step.notice)
     return twiml(loaded.renderer.step(step))
 
 

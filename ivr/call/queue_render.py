@@ -1,0 +1,117 @@
+"""TwiML of waiting for a person: <Enqueue>, the wait loop, the callback offer and reservation dialog."""
+
+from __future__ import annotations
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr.call.render import Renderer
+from ivr.flow.queue_prompts import position_id
+
+
+def _gather(r: Renderer, action: str, prompts: tuple[str, ...], **options: object) -> Gather:
+    gather = Gather(
+        input="dtmf",
+        action=action,
+        method="POST",
+        action_on_empty_result=False,
+        **{"num_digits": 1, "timeout": r.flow.input.timeout_s, "finish_on_key": "", **options},
+    )
+    for prompt_id in prompts:
+        r.speak(gather, prompt_id)
+    return gather
+
+
+def enqueue(r: Renderer, path: str, asked: int, before: tuple[str, ...] = ("agent_connecting",)) -> str:
+    """Into Twilio's queue; the wait URL and the action carry where the caller was and when they asked."""
+    response = VoiceResponse()
+    for prompt_id in before:
+        r.speak(response, prompt_id)
+    q = r.flow.queue
+    response.enqueue(
+        q.name,
+        action=r.urls.to("/voice/queue/done", p=path, t=asked),
+        method="POST",
+        wait_url=r.urls.to("/voice/queue/wait", p=path, t=asked),
+        wait_url_method="POST",
+    )
+    return str(response)
+
+
+def wait(r: Renderer, path: str, asked: int, position: int, estimate: str) -> str:
+    """The caller's place and estimate, a comfort prompt, the keys; silence, then the same again."""
+    q = r.flow.queue
+    response = VoiceResponse()
+    prompts = (position_id(position, q.positions), estimate, "queue.comfort", "queue.keys")
+    action = r.urls.to("/voice/queue/key", p=path, t=asked)
+    response.append(_gather(r, action, prompts, timeout=q.announce_every_s))
+    response.redirect(r.urls.to("/voice/queue/wait", p=path, t=asked, r=1), method="POST")
+    return str(response)
+
+
+def leave(r: Renderer, prompt_id: str) -> str:
+    """Say why, then leave the queue (the Enqueue action offers the callback)."""
+    response = VoiceResponse()
+    r.speak(response, prompt_id)
+    response.leave()
+    return str(response)
+
+
+def back_to_wait(r: Renderer, path: str, asked: int, before: tuple[str, ...] = ()) -> str:
+    """Inside the queue: after something else, back to the wait loop (the caller keeps their place)."""
+    response = VoiceResponse()
+    for prompt_id in before:
+        r.speak(response, prompt_id)
+    response.redirect(r.urls.to("/voice/queue/wait", p=path, t=asked, r=1), method="POST")
+    return str(response)
+
+
+def offer(
+    r: Renderer, path: str, asked: int, *, open_now: bool, before: tuple[str, ...] = (), n: int = 0
+) -> str:
+    """The callback offer: 1 a callback, (in hours) 2 wait in the queue again, 9 the start menu."""
+    response = VoiceResponse()
+    o = int(open_now)
+    action = r.urls.to("/voice/callback/choose", p=path, t=asked, o=o, n=n)
+    prompt = "callback.offer.open" if open_now else "callback.offer.closed"
+    response.append(_gather(r, action, (*before, prompt)))
+    response.redirect(action, method="POST")
+    return str(response)
+
+
+def readback(r: Renderer, path: str, asked: int, q: int, number: str, k: str = "", n: int = 0) -> str:
+    """The number read digit by digit: 1 this number, 2 another."""
+    response = VoiceResponse()
+    digits = tuple(f"digit.{d}" for d in number)
+    params: dict[str, str | int] = {"p": path, "t": asked, "q": q, "n": n}
+    if k:
+        params["k"] = k
+    action = r.urls.to("/voice/callback/confirm", **params)
+    response.append(_gather(r, action, ("callback.readback.intro", *digits, "callback.readback.end")))
+    response.redirect(action, method="POST")
+    return str(response)
+
+
+def entry(r: Renderer, path: str, asked: int, q: int, before: tuple[str, ...] = (), m: int = 0) -> str:
+    """「市外局番からご入力のうえ、最後にシャープを」: up to 12 keys ended by #."""
+    response = VoiceResponse()
+    action = r.urls.to("/voice/callback/number", p=path, t=asked, q=q, m=m)
+    gather = _gather(r, action, (*before, "callback.enter"), num_digits=12, finish_on_key="#", timeout=10)
+    response.append(gather)
+    response.redirect(action, method="POST")
+    return str(response)
+
+
+def finish(r: Renderer, prompts: tuple[str, ...]) -> str:
+    """Say these, goodbye, hang up."""
+    response = VoiceResponse()
+    for prompt_id in (*prompts, "goodbye"):
+        r.speak(response, prompt_id)
+    response.hangup()
+    return str(response)
+
+
+def connect(r: Renderer) -> str:
+    """What the caller hears as an agent takes them from the queue (Play only: <Queue url> allows little)."""
+    response = VoiceResponse()
+    r.speak(response, "queue.connect")
+    return str(response)

@@ -1,0 +1,134 @@
+"""The queue as the journal saw it: recent real waits for the estimate, who is waiting, who is next.
+
+Twilio's AvgQueueTime only averages the callers still waiting; the estimate here comes from the callers
+who were really put through lately: seconds per place ahead = their total wait / their total entry places.
+A webhook never waits on this: a per-worker thread refreshes a snapshot, the wait URL reads it from memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, and_, select
+
+from ivr.store.tables import events
+
+log = logging.getLogger("ivr.queue")
+BRIDGED = ("bridged", "bridging-in-process")
+WAITING_HORIZON = dt.timedelta(hours=2)  # an entry without an exit older than this is a lost event
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the refresher last found: seconds per place ahead (None: too little history), callers waiting."""
+
+    per_place_s: float | None = None
+    history: int = 0
+    waiting: int = 0
+    ok: bool = False
+
+
+def per_place(
+    engine: Engine, now: dt.datetime, window: dt.timedelta, min_history: int
+) -> tuple[float | None, int]:
+    """Seconds per place ahead from bridged calls in the window, and how many there were."""
+    left, entered = events.alias("left_"), events.alias("entered")
+    query = (
+        select(left.c.call_sid, left.c.amount, entered.c.detail)
+        .select_from(
+            left.outerjoin(
+                entered, and_(entered.c.call_sid == left.c.call_sid, entered.c.kind == "queue-entered")
+            )
+        )
+        .where(left.c.kind == "queue-left", left.c.detail.in_(BRIDGED), left.c.at >= now - window)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    waits: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        place = int(row.detail) if row.detail and str(row.detail).isdigit() else 1
+        waits[row.call_sid] = (int(row.amount or 0), max(place, waits.get(row.call_sid, (0, 1))[1]))
+    if len(waits) < min_history:
+        return None, len(waits)
+    total_wait = sum(w for w, _ in waits.values())
+    total_places = sum(p for _, p in waits.values())
+    return total_wait / max(total_places, 1), len(waits)
+
+
+def waiting_calls(engine: Engine, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """(CallSid, entered at) of the callers in the queue now, first in first."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(events.c.call_sid, events.c.kind, events.c.at)
+            .where(events.c.kind.in_(("queue-entered", "queue-left")), events.c.at >= now - WAITING_HORIZON)
+            .order_by(events.c.at, events.c.id)
+        ).all()
+    state: dict[str, dt.datetime | None] = {}
+    for row in rows:
+        state[row.call_sid] = row.at if row.kind == "queue-entered" else None
+    waiting = [(sid, at) for sid, at in state.items() if at is not None]
+    return sorted(waiting, key=lambda item: item[1])
+
+
+def last_heard(engine: Engine, call_sid: str) -> tuple[str, str] | None:
+    """(kind, id) of the last menu or answer a caller heard: ('answer', 'a1_2'), ('menu', 'main')."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(events.c.kind, events.c.detail, events.c.position)
+            .where(events.c.call_sid == call_sid, events.c.kind.in_(("menu", "answer")))
+            .order_by(events.c.at.desc(), events.c.id.desc())
+            .limit(1)
+        ).first()
+    return (str(row.kind), str(row.position)) if row else None
+
+
+class Refresher:
+    """One per worker: a thread that recomputes the snapshot every `every_s` seconds."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], dt.datetime],
+        settings: Callable[[], tuple[int, int]],
+        every_s: float = 20.0,
+    ) -> None:
+        self.engine, self.clock, self.settings, self.every_s = engine, clock, settings, every_s
+        self.snapshot = Snapshot()
+        self._pid = 0
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def refresh(self) -> Snapshot:
+        """Recompute now (the thread, and tests); on a database failure keep the last figures, marked."""
+        window_min, min_history = self.settings()
+        now = self.clock().astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            seconds, history = per_place(self.engine, now, dt.timedelta(minutes=window_min), min_history)
+            waiting = len(waiting_calls(self.engine, now))
+        except Exception as error:  # the estimate is a courtesy: never let it take anything down
+            log.warning("queue estimate: database unavailable (%s)", type(error).__name__)
+            self.snapshot = Snapshot(self.snapshot.per_place_s, self.snapshot.history, self.snapshot.waiting)
+            return self.snapshot
+        self.snapshot = Snapshot(seconds, history, waiting, ok=True)
+        return self.snapshot
+
+    def current(self) -> Snapshot:
+        """The last snapshot, from memory; starts this process's thread when it is not running."""
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                    self._pid = os.getpid()
+                    self._thread = threading.Thread(target=self._run, name="ivr-queue-estimate", daemon=True)
+                    self._thread.start()
+        return self.snapshot
+
+    def _run(self) -> None:
+        while True:
+            self.refresh()
+            time.sleep(self.every_s)

@@ -1,0 +1,210 @@
+"""The agents' line (POST /voice/agent-line): caller ID and PIN, then the next caller or the next callback.
+
+Its callers are staff, so unlike the hotline it reads the database while they wait (the agent list, the
+counts, claiming a reservation), each wait bounded by reservations.SYNC_TIMEOUT_S; a failure is said.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, Response, current_app, request
+
+from ivr.call import agent_line_render as render
+from ivr.state import Loaded
+from ivr.store import agents, callbacks, waits
+from ivr.store.sealed import InvalidToken
+from ivr.web import reservations
+from ivr.web.signature import protect
+from ivr.web.webhook import note, twiml, with_flow
+
+bp = Blueprint("voice_agent_line", __name__, url_prefix="/voice/agent-line")
+protect(bp)
+log = logging.getLogger("ivr.agent_line")
+MAX_PIN_TRIES = 3
+OUTCOMES = {"completed": "talked", "busy": "busy", "no-answer": "no-answer", "failed": "failed"}
+
+
+def _session_sig(name: str) -> str:
+    """Binds the agent's name to this call, so a menu URL is worth nothing on another call."""
+    key = str(current_app.config["IVR_NUMBER_KEY"]).encode("utf-8")
+    message = f"{request.form.get('CallSid', '')}|{name}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
+
+
+def _session(name: str) -> dict[str, str]:
+    return {"a": name, "s": _session_sig(name)}
+
+
+def signed_in(view: Callable[[Loaded, str], Response]) -> Callable[[Loaded], Response]:
+    """Only for a call that keyed the right PIN: the URL's agent and signature must match this call."""
+
+    def guarded(loaded: Loaded) -> Response:
+        name = request.args.get("a", "")[:40]
+        if not name or not hmac.compare_digest(request.args.get("s", ""), _session_sig(name)):
+            note("line-refused", reason="session")
+            return twiml(render.end(loaded.renderer, ("agent_line.unknown",)))
+        try:
+            return view(loaded, name)
+        except Exception:  # the database failed under an agent: say so rather than Twilio's error
+            log.exception("agent line: %s failed", request.path)
+            note("line-error", reason=request.path.rsplit("/", 1)[-1][:20])
+            return twiml(render.end(loaded.renderer, ("agent_line.unavailable",)))
+
+    guarded.__name__ = view.__name__
+    guarded.__doc__ = view.__doc__
+    return guarded
+
+
+def _agent(loaded: Loaded) -> tuple[str, str] | None:
+    number = request.form.get("From", "")
+    return agents.by_number(reservations.sync_engine(), reservations.keyed_hash(number)) if number else None
+
+
+@bp.post("")
+@with_flow
+def incoming(loaded: Loaded) -> Response:
+    """An agent calls: a known caller ID is asked for the PIN; anyone else hears they are not registered."""
+    try:
+        found = _agent(loaded)
+    except Exception as error:
+        note("line-error", error=type(error).__name__[:40])
+        return twiml(render.end(loaded.renderer, ("agent_line.unavailable",)))
+    if found is None:
+        note("line-refused", reason="number")
+        return twiml(render.end(loaded.renderer, ("agent_line.unknown",)))
+    note("line-incoming")
+    return twiml(render.pin(loaded.renderer, 0))
+
+
+@bp.post("/pin")
+@with_flow
+def pin(loaded: Loaded) -> Response:
+    """The PIN: right → the menu; wrong (or none) three times → hang up, journaled."""
+    wrong = reservations.number_arg("w", MAX_PIN_TRIES)
+    try:
+        found = _agent(loaded)
+    except Exception as error:
+        note("line-error", error=type(error).__name__[:40])
+        return twiml(render.end(loaded.renderer, ("agent_line.unavailable",)))
+    keyed = request.form.get("Digits", "").strip()[:12]
+    if found is not None and agents.pin_ok(found[1], keyed):
+        note("line-login", reason=found[0])
+        return menu_response(loaded, found[0])
+    note("line-pin-wrong", reason=str(wrong + 1))
+    if found is None or wrong + 1 >= MAX_PIN_TRIES:
+        note("line-locked", reason=found[0] if found else "-")
+        return twiml(render.end(loaded.renderer, ("agent_line.pin_wrong", "agent_line.locked")))
+    return twiml(render.pin(loaded.renderer, wrong + 1, ("agent_line.pin_wrong",)))
+
+
+def menu_response(loaded: Loaded, name: str, before: tuple[str, ...] = ()) -> Response:
+    """The counts and the choices."""
+    waiting = len(waits.waiting_calls(reservations.sync_engine(), reservations.naive_now()))
+    pending = callbacks.pending(reservations.sync_engine())
+    n = reservations.number_arg("n")
+    if n >= 3:  # an agent who left the phone off the hook
+        return twiml(render.end(loaded.renderer, ("goodbye",)))
+    return twiml(render.menu(loaded.renderer, _session(name), waiting, pending, n, before))
+
+
+@bp.post("/menu")
+@with_flow
+@signed_in
+def menu(loaded: Loaded, name: str) -> Response:
+    """The agent menu (again after each call)."""
+    return menu_response(loaded, name)
+
+
+def context(loaded: Loaded) -> tuple[str, ...]:
+    """What the caller who will be put through next last heard, from the journal (first in, first out)."""
+    engine = reservations.sync_engine()
+    waiting = waits.waiting_calls(engine, reservations.naive_now())
+    if not waiting:
+        return ("agent_line.next.none",)
+    heard = waits.last_heard(engine, waiting[0][0])
+    if heard is None or heard[1] == "":
+        return ("agent_line.next.start",)
+    try:
+        menus, option = loaded.bundle.flow.walk(heard[1])
+    except KeyError:
+        return ("agent_line.next.start",)
+    if option is not None:
+        return ("agent_line.next.intro", option.label, "agent_line.next.answer")
+    parent = loaded.bundle.flow.walk(heard[1][:-1])[0][-1].option(heard[1][-1])
+    label = parent.label if parent else None
+    return ("agent_line.next.intro", label, "agent_line.next.menu") if label else ("agent_line.next.start",)
+
+
+@bp.post("/choose")
+@with_flow
+@signed_in
+def choose(loaded: Loaded, name: str) -> Response:
+    """1 the next waiting caller (<Dial><Queue>), 2 the next callback (<Dial><Number>); else the menu."""
+    digits = request.form.get("Digits", "").strip()[:2]
+    session = _session(name)
+    if digits == "1":
+        note("line-take", reason="queue")
+        return twiml(render.take_caller(loaded.renderer, session, context(loaded)))
+    if digits == "2":
+        claimed = callbacks.claim(reservations.sync_engine(), name, reservations.naive_now())
+        if claimed is None:
+            return menu_response(loaded, name, ("agent_line.no_callbacks",))
+        try:
+            number = reservations.sealer().open(claimed.number_sealed)
+        except InvalidToken:
+            log.error("callback %d: no key in IVR_DATA_KEY opens its number", claimed.id)
+            callbacks.outcome(
+                reservations.sync_engine(),
+                claimed.id,
+                "failed",
+                reservations.naive_now(),
+                attempts=1,
+                retry_min=0,
+            )
+            return menu_response(loaded, name, ("agent_line.unavailable",))
+        note("line-take", reason="callback")
+        return twiml(render.call_back(loaded.renderer, session, claimed.id, number))
+    return menu_response(loaded, name)
+
+
+def _callback_id() -> int:
+    value = request.args.get("id", "")
+    return int(value) if value.isdigit() else 0
+
+
+def _record(loaded: Loaded, name: str, result: str) -> Response:
+    q = loaded.bundle.flow.queue
+    status = callbacks.outcome(
+        reservations.sync_engine(),
+        _callback_id(),
+        result,
+        reservations.naive_now(),
+        attempts=q.callback_attempts,
+        retry_min=q.callback_retry_min,
+    )
+    note("line-outcome", outcome=result, reason=status)
+    return twiml(render.to_menu(loaded.renderer, _session(name), ("agent_line.saved",)))
+
+
+@bp.post("/called")
+@with_flow
+@signed_in
+def called(loaded: Loaded, name: str) -> Response:
+    """The call to the customer ended: answered → ask how it went; else recorded (retried later)."""
+    status = request.form.get("DialCallStatus", "")
+    if status == "completed":
+        return twiml(render.ask_outcome(loaded.renderer, _session(name), _callback_id()))
+    return _record(loaded, name, OUTCOMES.get(status, "canceled"))
+
+
+@bp.post("/outcome")
+@with_flow
+@signed_in
+def outcome(loaded: Loaded, name: str) -> Response:
+    """After an answered call: 2 wrong number, anything else (or silence) talked."""
+    digits = request.form.get("Digits", "").strip()[:2]
+    return _record(loaded, name, "wrong-number" if digits == "2" else "talked")

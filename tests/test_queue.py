@@ -1,0 +1,186 @@
+"""Waiting for a person: Enqueue, the wait URL, its keys, every QueueResult, posted as Twilio posts them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from xml.etree import ElementTree
+
+import pytest
+from flask import Flask
+
+from helpers import BASE, CLOSED_INSTANT, FixedClock, heard, parse, query
+from ivr.store.journal import Journal
+from ivr.testing import Twilio
+from ivr.web.reservations import refresher_of
+
+QUEUE_FORM = {"QueueSid": "QU" + "0" * 32, "AvgQueueTime": "600", "CurrentQueueSize": "60"}
+
+
+def flushed(app: Flask) -> None:
+    journal: Journal = app.extensions["ivr.journal"]
+    assert journal.flush(), journal.status()
+
+
+def enqueue(twilio: Twilio, path: str = "1") -> tuple[str, str]:
+    """Press 0 at a menu: the Enqueue's waitUrl and action."""
+    root = parse(twilio.post(f"/voice/key?p={path}&n=0&x=0", Digits="0"))
+    element = root.find("Enqueue")
+    assert element is not None and element.text == "hotline"
+    assert element.get("method") == "POST" and element.get("waitUrlMethod") == "POST"
+    return element.get("waitUrl", ""), element.get("action", "")
+
+
+def wait(twilio: Twilio, url: str, place: int, waited: int) -> ElementTree.Element:
+    return parse(twilio.post(url, QueuePosition=str(place), QueueTime=str(waited), **QUEUE_FORM))
+
+
+def test_zero_in_hours_enqueues_with_where_and_when_the_caller_asked(app: Flask, twilio: Twilio) -> None:
+    wait_url, action = enqueue(twilio, "12")
+    asked = str(int(dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=9))).timestamp()))
+    assert wait_url.startswith(f"{BASE}/voice/queue/wait?") and query(wait_url) == {"p": "12", "t": asked}
+    assert action.startswith(f"{BASE}/voice/queue/done?") and query(action) == {"p": "12", "t": asked}
+    root = parse(twilio.post("/voice/key?p=12&n=0&x=0", Digits="0"))
+    assert heard(app, root) == ["agent_connecting"]
+
+
+@pytest.mark.parametrize(
+    ("place", "expected"),
+    [(1, "queue.position.1"), (20, "queue.position.20"), (57, "queue.position.more")],
+    ids=["first", "last-said", "57th"],
+)
+def test_the_wait_url_says_the_place_then_no_estimate_without_history(
+    app: Flask, twilio: Twilio, place: int, expected: str
+) -> None:
+    wait_url, _ = enqueue(twilio)
+    root = wait(twilio, wait_url, place, 5)
+    gather = root.find("Gather")
+    assert gather is not None
+    assert heard(app, gather) == [expected, "queue.estimate.none", "queue.comfort", "queue.keys"]
+    assert gather.get("timeout") == "30" and gather.get("numDigits") == "1"
+    assert query(gather.get("action", "")) == query(wait_url)
+    redirect = root.find("Redirect")
+    assert redirect is not None and query(redirect.text or "") == {**query(wait_url), "r": "1"}
+
+
+def test_the_estimate_comes_from_recent_bridged_waits(app: Flask, twilio: Twilio, clock: FixedClock) -> None:
+    for n in range(5):  # five callers put through: entered at place 2, waited 4 minutes each
+        caller = Twilio(twilio.client, twilio.token, twilio.base, {**twilio.form, "CallSid": f"CAold{n}"})
+        wait_url, action = enqueue(caller)
+        wait(caller, wait_url, 2, 0)
+        parse(caller.post(action, QueueResult="bridged", QueueTime="240", **QUEUE_FORM))
+    flushed(app)
+    snapshot = refresher_of(app).refresh()
+    assert snapshot.ok and snapshot.history == 5 and snapshot.per_place_s == 120.0
+    wait_url, _ = enqueue(twilio)
+    gather = wait(twilio, wait_url, 3, 10).find("Gather")  # 3 places × 2 minutes
+    assert gather is not None and heard(app, gather)[:2] == ["queue.position.3", "queue.estimate.6"]
+    gather = wait(twilio, wait_url, 57, 10).find("Gather")  # 114 minutes
+    assert gather is not None and heard(app, gather)[:2] == ["queue.position.more", "queue.estimate.more"]
+
+
+@pytest.mark.parametrize(
+    ("place", "waited", "said"),
+    [(3, 900, "queue.timeout"), (101, 5, "queue.full")],
+    ids=["max-wait", "over-max-size"],
+)
+def test_waiting_too_long_or_too_far_back_leaves_the_queue(
+    app: Flask, twilio: Twilio, place: int, waited: int, said: str
+) -> None:
+    wait_url, _ = enqueue(twilio)
+    root = wait(twilio, wait_url, place, waited)
+    assert [child.tag for child in root] == ["Play", "Leave"]
+    assert heard(app, root) == [said]
+
+
+@pytest.mark.parametrize(
+    ("result", "waited", "prompts", "ends"),
+    [
+        ("leave", "900", ["callback.offer.open"], False),
+        ("queue-full", "0", ["queue.full", "callback.offer.open"], False),
+        ("error", "10", ["agent_failed", "callback.offer.open"], False),
+        ("system-error", "10", ["agent_failed", "callback.offer.open"], False),
+        ("bridged", "75", ["goodbye"], True),
+        ("bridging-in-process", "75", ["goodbye"], True),
+        ("hangup", "30", ["goodbye"], True),
+    ],
+    ids=["leave-after-max-wait", "queue-full", "error", "system-error", "bridged", "bridging", "hangup"],
+)
+def test_every_queue_result_leads_somewhere(
+    app: Flask, twilio: Twilio, result: str, waited: str, prompts: list[str], ends: bool
+) -> None:
+    _, action = enqueue(twilio)
+    root = parse(twilio.post(action, QueueResult=result, QueueTime=waited, **QUEUE_FORM))
+    assert heard(app, root) == prompts
+    assert (root.find("Hangup") is not None) == ends
+    if not ends:
+        gather = root.find("Gather")
+        assert gather is not None and gather.get("action", "").startswith(f"{BASE}/voice/callback/choose?")
+        assert query(gather.get("action", ""))["o"] == "1"
+
+
+def test_redirected_goes_back_to_the_menu(app: Flask, twilio: Twilio) -> None:
+    _, action = enqueue(twilio, "1")
+    root = parse(twilio.post(action, QueueResult="redirected", QueueTime="20", **QUEUE_FORM))
+    assert heard(app, root) == ["menu.s1"]
+
+
+def test_star_repeats_the_place_and_one_starts_the_callback_in_the_queue(app: Flask, twilio: Twilio) -> None:
+    wait_url, _ = enqueue(twilio)
+    gather = wait(twilio, wait_url, 4, 30).find("Gather")
+    assert gather is not None
+    again = parse(twilio.post(gather.get("action", ""), Digits="*"))
+    assert [c.tag for c in again] == ["Redirect"] and query(again[0].text or "")["r"] == "1"
+    callback = parse(twilio.post(gather.get("action", ""), Digits="1"))
+    inner = callback.find("Gather")
+    assert inner is not None and query(inner.get("action", ""))["q"] == "1"
+    assert heard(app, inner)[0] == "callback.readback.intro"
+
+
+def test_out_of_hours_zero_reads_the_hours_then_offers_a_callback(
+    app: Flask, twilio: Twilio, clock: FixedClock
+) -> None:
+    clock.instant = CLOSED_INSTANT
+    root = parse(twilio.post("/voice/key?p=&n=0&x=0", Digits="0"))
+    gather = root.find("Gather")
+    assert gather is not None
+    assert heard(app, gather) == [
+        "closed.after_hours", "next.intro", "month.11", "date.26", "day.thu", "next.at", "time.0900",
+        "next.end", "callback.offer.closed",
+    ]  # fmt: skip
+    assert query(gather.get("action", ""))["o"] == "0"
+    menu = parse(twilio.post(gather.get("action", ""), Digits="9"))
+    assert heard(app, menu) == ["menu.main"]
+
+
+def test_a_full_queue_goes_straight_to_the_offer(app: Flask, twilio: Twilio) -> None:
+    refresher = refresher_of(app)
+    refresher.snapshot = type(refresher.snapshot)(None, 0, waiting=100, ok=True)
+    refresher.current = lambda: refresher.snapshot  # type: ignore[method-assign]
+    root = parse(twilio.post("/voice/key?p=&n=0&x=0", Digits="0"))
+    assert root.find("Enqueue") is None
+    assert heard(app, root) == ["queue.full", "callback.offer.open"]
+
+
+def test_the_queue_appears_in_the_report(app: Flask, twilio: Twilio) -> None:
+    wait_url, action = enqueue(twilio, "2")
+    wait(twilio, wait_url, 7, 0)
+    wait(twilio, wait_url + "&r=1", 6, 30)
+    parse(twilio.post(action, QueueResult="hangup", QueueTime="45", **QUEUE_FORM))
+    other = Twilio(twilio.client, twilio.token, twilio.base, {**twilio.form, "CallSid": "CA2"})
+    wait_url, action = enqueue(other)
+    wait(other, wait_url, 1, 0)
+    parse(other.post(action, QueueResult="bridged", QueueTime="80", **QUEUE_FORM))
+    parse(other.post("/voice/queue/connect", QueueTime="80", DequeingCallSid="CAagent", **QUEUE_FORM))
+    flushed(app)
+    result = app.test_cli_runner().invoke(args=["ivr", "report", "--format", "json"])
+    figures = json.loads(result.output)
+    assert figures["queue"] == {
+        "entered": 2,
+        "callers": 2,
+        "results": {"bridged": 1, "hangup": 1},
+        "keys": {},
+        "connected": 1,
+        "wait_s": {"bridged": 1, "median": 80, "mean": 80.0, "max": 80},
+    }
+    assert figures["agent_requests"] == {"in_hours": 2, "out_of_hours": 0}
