@@ -4,17 +4,20 @@ and both follow the same edit of the ops files. Plain processes on loopback, no 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from conftest import scratch_postgres
 from sqlalchemy import func, select
 from test_server import environment, free_port, launch, post
 
-from helpers import sign
+from helpers import ROOT, sign
 from ivr.store import engine as engines
 from ivr.store import migrate
 from ivr.store.tables import calls, events
@@ -103,3 +106,57 @@ def test_both_replicas_follow_the_same_edit(replicas: list[str], files: Path) ->
         time.sleep(0.1)
     after = {health(url)["flow"] for url in replicas}
     assert len(after) == 1 and after != before
+
+
+def follow(url: str, root: ElementTree.Element, form: dict[str, str], digits: str) -> ElementTree.Element:
+    """Press a key in the Gather of a TwiML answer, on the given replica; the TwiML it answers."""
+    gather = root.find("Gather")
+    assert gather is not None, ElementTree.tostring(root)
+    action = gather.get("action", "").removeprefix(BASE)
+    return answer(url, action, {**form, "Digits": digits})
+
+
+def answer(url: str, path: str, form: dict[str, str]) -> ElementTree.Element:
+    """A signed webhook on a replica; its TwiML root (checked to be 200)."""
+    status, body, _ = post(url, path, form, sign(BASE + path, form))
+    assert status == 200, body[:300]
+    return ElementTree.fromstring(body)
+
+
+def test_a_reservation_made_on_one_replica_is_called_back_from_the_other(
+    replicas: list[str], files: Path, postgres: str
+) -> None:
+    one, other = replicas
+    agent, customer = "+819099990000", "+819012345678"
+    env = environment(files, 0)
+    env.update(DATABASE_URL=postgres)
+    added = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "flask"),
+            "--app",
+            "app",
+            "ivr",
+            "agent",
+            "add",
+            "sato",
+            "--number",
+            agent,
+        ],
+        cwd=ROOT,
+        env=env,
+        input="4321\n4321\n",
+        capture_output=True,
+        text=True,
+    )
+    assert added.returncode == 0, added.stderr
+    caller = {"CallSid": "CA" + "c" * 32, "From": customer, "To": "+81120701675"}
+    offer = answer(one, "/voice/queue/done?p=&t=0", {**caller, "QueueResult": "leave", "QueueTime": "900"})
+    readback = follow(one, offer, caller, "1")
+    done = follow(one, readback, caller, "1")
+    assert done.find("Hangup") is not None  # 承りました: committed on the first replica
+    line = {"CallSid": "CA" + "d" * 32, "From": agent, "To": "+815011112222"}
+    menu = follow(other, answer(other, "/voice/agent-line", line), line, "4321")
+    dial = follow(other, menu, line, "2").find("Dial")
+    assert dial is not None, "the second replica found no reservation"
+    number = dial.find("Number")
+    assert number is not None and number.text == customer  # decrypted there with the same IVR_DATA_KEY
