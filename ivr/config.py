@@ -66,6 +66,7 @@ def defaults() -> dict[str, Any]:
         "IVR_NUMBER_KEY": None,  # HMAC key of the callers' number hash in the journal
         "IVR_METRICS_TOKEN": None,  # bearer token of GET /metrics; None: no /metrics at all
         "IVR_RETENTION_DAYS": 90,  # what `ivr purge` deletes by default
+        "IVR_REQUEST_TIMEOUT_S": 10.0,  # a worker stuck on a request longer ends (Twilio waits 15 s)
     }
 
 
@@ -89,6 +90,8 @@ def from_environment() -> dict[str, Any]:
         found["IVR_DEV"] = os.environ["IVR_DEV"].strip().lower() in ("1", "true", "yes", "on")
     if os.environ.get("IVR_RELOAD_INTERVAL_S"):
         found["IVR_RELOAD_INTERVAL_S"] = float(os.environ["IVR_RELOAD_INTERVAL_S"])
+    if os.environ.get("IVR_REQUEST_TIMEOUT_S"):
+        found["IVR_REQUEST_TIMEOUT_S"] = float(os.environ["IVR_REQUEST_TIMEOUT_S"])
     if os.environ.get("IVR_RETENTION_DAYS"):
         found["IVR_RETENTION_DAYS"] = int(os.environ["IVR_RETENTION_DAYS"])
     return found

@@ -1,0 +1,15 @@
+"""The hotline with its journal off: what bench/webhook compares the journal's cost against.
+
+The same app as `app:app`, built the same way; only this worker's journal is taken out after the
+start, so webhooks count their metrics and log their line but buffer no event (`journal.record` sees
+no journal).
+"""
+
+from __future__ import annotations
+
+from app import app
+from ivr.store.journal import Journal
+
+_journal: Journal | None = app.extensions.pop("ivr.journal", None)
+if _journal is not None:
+    _journal.stop()
