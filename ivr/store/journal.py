@@ -141,6 +141,11 @@ class Journal:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread() and thread.is_alive():
+            # a batch the thread has taken is out of the buffer until committed: wait for it, or a
+            # process ending right after stop() (granian's worker, os._exit) loses it
+            thread.join(timeout_s)
         if self._buffer and not self.flush(timeout_s):
             log.error("journal: %d events could not be written at stop: lost", self.depth)
 
