@@ -25,6 +25,7 @@ ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s?%(query_string)s" %(status)d 
 # Twilio gives a webhook 15 s: ivr.web.deadline ends a worker whose request runs longer than
 # IVR_REQUEST_TIMEOUT_S (10 s), and a worker that does not stop within this many seconds is killed.
 KILL_TIMEOUT_S = 10
+BACKLOG = 1024  # granian's default listen backlog
 
 
 def usable_cpus() -> int:
@@ -39,14 +40,18 @@ def usable_cpus() -> int:
 
 def settings(env: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, object]:
     """Workers, threads and the address under this environment (bench/ and tests read them too)."""
+    workers = int(env.get("WEB_CONCURRENCY", max(2, usable_cpus())))
     return {
         # One process per core; each runs its WSGI calls on one Python thread (webhooks are short and
         # CPU-bound: more threads only contend for the GIL); the Rust side holds the connections.
-        "workers": int(env.get("WEB_CONCURRENCY", max(2, usable_cpus()))),
+        "workers": workers,
         "blocking_threads": int(env.get("WEB_THREADS", "1")),
-        # Requests a worker takes on at once; the rest wait in the kernel's backlog, where the other
-        # worker can pick them up (no worker sits idle while the other one queues).
-        "backpressure": int(env.get("WEB_BACKPRESSURE", "16")),
+        # Connections a worker accepts at once (granian counts connections, not requests). On Linux each
+        # worker has its own SO_REUSEPORT socket: a connection the kernel hands to a worker at this cap
+        # waits until one of that worker's connections closes, and idle keep-alive connections (a proxy's,
+        # wrk's) never close. 16 starved new connections for over 10 s under bench/soak's 64 connections;
+        # granian's own default (its backlog 1024 / workers) leaves room for any proxy's keep-alive pool.
+        "backpressure": int(env.get("WEB_BACKPRESSURE", max(1, BACKLOG // workers))),
         "address": env.get("HOST", "0.0.0.0"),
         "port": int(env.get("PORT", "8080")),
     }
@@ -70,11 +75,11 @@ def application() -> Deadline:
     return Deadline(app, float(app.config["IVR_REQUEST_TIMEOUT_S"]), stop_all)
 
 
-def server() -> MPServer:
-    """The configured server, not started."""
+def server(target: str = "serve:application") -> MPServer:
+    """The configured server, not started; target = the factory each worker calls (bench/ passes its own)."""
     found = settings()
     granian = MPServer(
-        "serve:application",
+        target,
         factory=True,
         address=str(found["address"]),
         port=int(str(found["port"])),
@@ -82,6 +87,7 @@ def server() -> MPServer:
         workers=int(str(found["workers"])),
         blocking_threads=int(str(found["blocking_threads"])),
         backpressure=int(str(found["backpressure"])),
+        backlog=BACKLOG,
         http=HTTPModes.http1,
         websockets=False,
         log_level=LogLevels.info,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,8 +50,14 @@ def test_workers_add_up_a_graceful_stop_writes_the_journal_and_logs_no_number(
     with log.open("wb") as sink:
         proc = subprocess.Popen(SERVE, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    idle: list[socket.socket] = []
     try:
         wait_up(url, proc, log)
+        # idle keep-alive connections (a proxy's pool, wrk's) must not starve a new one (backpressure)
+        idle += [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(48)]
+        for sock in idle:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
         for n in range(6):
             form = {"CallSid": f"CA{n}", "From": "+819012345678"}
             assert post(url, "/voice", form, sign("https://ivr.example.jp/voice", form))[0] == 200
@@ -58,6 +65,8 @@ def test_workers_add_up_a_graceful_stop_writes_the_journal_and_logs_no_number(
         assert "ivr_calls_total 6.0" in metrics_text(url)
         assert any(metrics.glob("gauge_livesum_*.db"))  # the workers' journal depth gauges
     finally:
+        for sock in idle:
+            sock.close()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
     out = log.read_text()

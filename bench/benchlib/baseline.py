@@ -39,3 +39,10 @@ def webhook(anything: str = "") -> Response:
 def healthz() -> Response:
     """What bench's readiness wait polls."""
     return Response("ok\n", mimetype="text/plain")
+
+
+def application() -> object:
+    """What a granian worker serves: the limit app under serve.py's request deadline, like the hotline."""
+    from ivr.web.deadline import Deadline
+
+    return Deadline(app, 10.0, lambda: None)

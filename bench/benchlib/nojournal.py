@@ -2,7 +2,7 @@
 
 The same app as `app:app`, built the same way; only this worker's journal is taken out after the
 start, so webhooks count their metrics and log their line but buffer no event (`journal.record` sees
-no journal).
+no journal). `application` is what granian serves (serve.py's, with the request deadline).
 """
 
 from __future__ import annotations
@@ -13,3 +13,10 @@ from ivr.store.journal import Journal
 _journal: Journal | None = app.extensions.pop("ivr.journal", None)
 if _journal is not None:
     _journal.stop()
+
+
+def application() -> object:
+    """serve.py's application: the same app object (journal already out) under the request deadline."""
+    import serve
+
+    return serve.application()
