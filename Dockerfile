@@ -1,4 +1,4 @@
-# The hotline web service: gunicorn serving app:app with the flow and pre-synthesized audio baked in.
+# The hotline web service: granian (serve.py) serving app:app with the flow and pre-synthesized audio baked in.
 # Mount another flow with -v /srv/flows.yaml:/config/flows.yaml -e IVR_FLOWS=/config/flows.yaml
 FROM python:3.11-slim
 
@@ -18,7 +18,7 @@ RUN pip install --require-hashes --no-deps -r requirements/web.txt
 
 # The project itself, without dependencies: editable, so `ivr` is /app/ivr and its files sit beside app.py;
 # `pip check` fails the build when pyproject.toml needs something the lock does not hold.
-COPY pyproject.toml app.py gunicorn.conf.py flows.yaml ./
+COPY pyproject.toml app.py serve.py gunicorn.conf.py flows.yaml ./
 COPY ivr ./ivr
 RUN pip install --no-deps --no-build-isolation -e . && pip check
 COPY prompts ./prompts
@@ -32,4 +32,4 @@ ENV IVR_FLOWS=/app/flows.yaml
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)" || exit 1
 # Migrating is idempotent, and replicas starting together take turns (an advisory lock on PostgreSQL).
-CMD ["sh", "-c", "flask --app app ivr db upgrade && exec gunicorn -c gunicorn.conf.py app:app"]
+CMD ["sh", "-c", "flask --app app ivr db upgrade && exec python serve.py"]

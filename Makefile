@@ -27,7 +27,7 @@ run: $(STAMP)
 	@echo "Try:  curl -s -X POST -d CallSid=CA1 -d From=%2B819012345678 http://$(HOST):$(PORT)/voice"
 	@echo "Or walk the menu in the terminal:  $(BIN)/flask --app app ivr simulate"
 	IVR_DEV=1 $(BIN)/flask --app app ivr db upgrade
-	IVR_DEV=1 PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py -b $(HOST):$(PORT) app:app
+	IVR_DEV=1 PUBLIC_BASE_URL=http://$(HOST):$(PORT) HOST=$(HOST) PORT=$(PORT) $(BIN)/python serve.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

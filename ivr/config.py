@@ -70,6 +70,7 @@ def defaults() -> dict[str, Any]:
         "IVR_COOKIE_SECURE": True,  # the console's cookies only over HTTPS; off only for local http
         "IVR_CONSOLE_REFRESH_S": 3,  # how often the console's Now page refreshes itself
         "IVR_DATA_KEY": None,  # Fernet keys of the callback numbers, comma-separated, newest first
+        "IVR_REQUEST_TIMEOUT_S": 10.0,  # a worker stuck on a request longer ends (Twilio waits 15 s)
     }
 
 
@@ -102,6 +103,8 @@ def from_environment() -> dict[str, Any]:
             "no",
             "off",
         )
+    if os.environ.get("IVR_REQUEST_TIMEOUT_S"):
+        found["IVR_REQUEST_TIMEOUT_S"] = float(os.environ["IVR_REQUEST_TIMEOUT_S"])
     if os.environ.get("IVR_RETENTION_DAYS"):
         found["IVR_RETENTION_DAYS"] = int(os.environ["IVR_RETENTION_DAYS"])
     return found

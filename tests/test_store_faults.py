@@ -263,3 +263,22 @@ def test_write_batch_is_all_or_nothing(migrated_url: str) -> None:
     write_batch(engine, [good])
     assert counts(engine) == (1, 1)
     engine.dispose()
+
+
+def test_stop_waits_for_the_batch_the_thread_is_writing(migrated_url: str) -> None:
+    engine = engines.create(migrated_url)
+    writing = threading.Event()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def slow(*args: object) -> None:
+        writing.set()
+        time.sleep(0.3)  # a slow database: the thread holds a taken batch for a while
+
+    journal = Journal(engine, interval_s=0.01)
+    start = dt.datetime(2026, 12, 1)
+    for i in range(20):
+        journal.record(Event(f"CA{i}", start, "incoming"))
+    assert writing.wait(5)  # the thread has taken the batch out of the buffer and is writing it
+    journal.stop()
+    assert counts(engine) == (20, 20)  # what a process exiting right after stop() has written
+    engine.dispose()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from benchlib.common import BASE, RESULTS, conclude, copy_ops_files, flask, gunicorn, service_env
+from benchlib.common import BASE, HOTLINE, RESULTS, conclude, copy_ops_files, flask, serve, service_env
 from benchlib.day import database
 from benchlib.traffic import call_form, send, signed
 from ivr.flow.bundle import Sources, load
@@ -234,7 +234,7 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, Any],
             tally: Counter[str] = Counter()
             done = threading.Event()
             started = time.monotonic()
-            with gunicorn(f"busy-{kind}", "app:app", env, out) as server:
+            with serve(f"busy-{kind}", HOTLINE, env, out) as server:
                 line = Line(server.url, prompts)
                 agents = [
                     threading.Thread(

@@ -1,7 +1,8 @@
-"""Start and stop gunicorn, read worker memory, copy the ops files: what every bench needs."""
+"""Start and stop the server (granian or gunicorn), read worker memory, copy the ops files."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import runpy
@@ -124,7 +125,7 @@ def mapped_engine_libraries(pid: int) -> list[str]:
 
 
 def children(pid: int) -> list[int]:
-    """Direct child processes of pid (gunicorn's workers when pid is the master)."""
+    """Direct child processes of pid (the workers when pid is the granian or gunicorn master)."""
     return sorted(child for child, (parent, _) in process_table().items() if parent == pid)
 
 
@@ -141,7 +142,7 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
 
 @dataclass
 class Server:
-    """One running gunicorn master with its workers."""
+    """One running server (granian or gunicorn master) with its worker processes."""
 
     name: str
     proc: subprocess.Popen[bytes]
@@ -193,33 +194,79 @@ class Server:
                 self.proc.wait(timeout=5)
 
 
+@dataclass(frozen=True)
+class App:
+    """One WSGI app as each server loads it: a granian factory target, a gunicorn app spec."""
+
+    granian: str
+    gunicorn: str
+
+
+HOTLINE = App("serve:application", "app:app")  # serve.py wraps app:app in the request deadline
+LIMIT = App("benchlib.baseline:application", "benchlib.baseline:app")
+NOJOURNAL = App("benchlib.nojournal:application", "benchlib.nojournal:app")
+SERVERS = ("granian", "gunicorn")  # production (serve.py), and today's gunicorn.conf.py for comparison
+
+
+def serve_settings(env: Mapping[str, str]) -> dict[str, object]:
+    """serve.py's settings (workers, threads, backpressure) under this environment."""
+    spec = importlib.util.spec_from_file_location("serve", ROOT / "serve.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found: dict[str, object] = module.settings(dict(env))
+    return found
+
+
+def describe(server: str, env: Mapping[str, str]) -> str:
+    """One line: the server and its settings as production computes them."""
+    if server == "granian":
+        s = serve_settings(env)
+        return (
+            f"granian (serve.py): workers={s['workers']} WSGI threads={s['blocking_threads']}"
+            f" backpressure={s['backpressure']} access log on"
+        )
+    g = gunicorn_settings(env)
+    return (
+        f"gunicorn (gunicorn.conf.py): workers={g['workers']} {g['worker_class']} threads={g['threads']}"
+        f" max_requests={g['max_requests']} access log {g['accesslog']!r}"
+    )
+
+
 @contextmanager
-def gunicorn(
+def serve(
     name: str,
-    app_spec: str,
+    app: App,
     env: Mapping[str, str],
     log_dir: Path,
-    extra_args: Sequence[str] = (),
-    pythonpath: Path | None = None,
+    server: str = "granian",
+    gunicorn_args: Sequence[str] = (),
 ) -> Iterator[Server]:
-    """Run `gunicorn -c gunicorn.conf.py [extra] app_spec` on a free loopback port until the block ends."""
+    """Run app under granian (serve.py's server) or gunicorn -c gunicorn.conf.py until the block ends.
+
+    Both on a free loopback port; bench/ is on the workers' path (the limit and no-journal apps live there).
+    """
     port = free_port()
-    full_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
-    workers = int(str(gunicorn_settings(full_env)["workers"]))
-    args = [str(PYTHON), "-m", "gunicorn", "-c", str(GUNICORN_CONF), *extra_args]
-    if pythonpath is not None:
-        args += ["--pythonpath", str(pythonpath)]
+    path = os.pathsep.join(p for p in (str(BENCH), env.get("PYTHONPATH", "")) if p)
+    if server == "granian":
+        full_env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "PYTHONPATH": path}
+        workers = int(str(serve_settings(full_env)["workers"]))
+        args = [str(PYTHON), "-m", "benchlib.granian_main", app.granian]
+    elif server == "gunicorn":
+        full_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "PYTHONPATH": path}
+        workers = int(str(gunicorn_settings(full_env)["workers"]))
+        args = [str(PYTHON), "-m", "gunicorn", "-c", str(GUNICORN_CONF), *gunicorn_args, app.gunicorn]
+    else:
+        raise ValueError(f"unknown server {server!r}: one of {SERVERS}")
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*args, app_spec], cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
-        )
-    server = Server(name, proc, port, log, workers)
+        proc = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    running = Server(name, proc, port, log, workers)
     try:
-        server.wait_ready()
-        yield server
+        running.wait_ready()
+        yield running
     finally:
-        server.stop()
+        running.stop()
 
 
 def conclude(out: Path, summary: dict[str, object], failures: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""bench/day: a day of callers through the real webhooks, then `ivr report` must say what they did.
+"""bench/day: a day of callers through the real webhooks (granian), then `ivr report` must say what they did.
 
 Each caller walks the menu at random the way Twilio posts it (signed, following each answer's Gather
 action), presses wrong keys, stays silent, asks for a person, and hangs up at a random point; the
@@ -20,7 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-from benchlib.common import BASE, RESULTS, conclude, copy_ops_files, flask, gunicorn, service_env
+from benchlib.common import (
+    BASE,
+    HOTLINE,
+    RESULTS,
+    SERVERS,
+    conclude,
+    copy_ops_files,
+    flask,
+    serve,
+    service_env,
+)
 from benchlib.traffic import call_form, send, signed
 from ivr.flow.bundle import Sources, load
 from ivr.flow.model import Flow
@@ -133,6 +143,8 @@ def one_call(origin: str, flow: Flow, n: int, number: str, rng: random.Random) -
                 name, is_answer = node_id(flow, path)
                 last, heard = name, heard or is_answer
                 tally.answers[name] += is_answer
+            elif choice == "silence" and at_answer and hangup is not None:
+                pass  # silence after an answer's closing line: the caller is done, hangs up where it was
             elif dial is not None or hangup is not None:
                 last = "final"
                 if choice == "silence":
@@ -185,7 +197,7 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, objec
             plans = [(n, rng.choice(pool), random.Random(rng.random())) for n in range(args.calls)]
             tally = Tally()
             started = time.monotonic()
-            with gunicorn(f"day-{kind}", "app:app", env, out) as server:
+            with serve(f"day-{kind}", HOTLINE, env, out, args.server) as server:
                 with ThreadPoolExecutor(args.concurrency) as workers:
                     for one in workers.map(lambda p: one_call(server.url, flow, *p), plans):
                         tally.add(one)
@@ -199,7 +211,7 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, objec
     failures += [f"{kind}: {error}" for error in tally.errors[:5]]
     print(
         f"{kind}: {tally.calls} calls, {tally.requests} requests in {elapsed:.1f} s "
-        f"({tally.requests / elapsed:.0f} req/s, {args.concurrency} callers at once); "
+        f"({tally.requests / elapsed:.0f} req/s, {args.concurrency} callers at once, {args.server}); "
         f"report: {report['calls']} calls, deflected {report['deflected']}, "
         f"agent {report['agent_requests']}, {sum(report['answers'].values())} answers, "
         f"hang-ups at {len(report['hangups'])} places: " + ("MATCH" if not failures else "MISMATCH")
@@ -216,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--real-hours", action="store_true", help="keep the calendar (default: open today)")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--server", choices=SERVERS, default="granian", help="granian = production (serve.py), or gunicorn"
+    )
     args = parser.parse_args(argv)
     out = RESULTS / f"day-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)

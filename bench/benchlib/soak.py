@@ -15,18 +15,20 @@ from benchlib import wrk
 from benchlib.caller import Caller, write_failures
 from benchlib.common import (
     BASE,
+    HOTLINE,
     RESULTS,
+    SERVERS,
     TOKEN,
     ForeignLoad,
     Server,
     conclude,
     copy_ops_files,
-    gunicorn,
-    gunicorn_settings,
+    describe,
     http_get,
     kib,
     mapped_engine_libraries,
     require_wrk,
+    serve,
     service_env,
 )
 from benchlib.edits import Editor
@@ -97,9 +99,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--edit-every", type=float, default=3.0, help="seconds between flows.yaml edits")
     parser.add_argument("--max-growth", type=float, default=0.10, help="worker RSS growth allowed (0.10)")
     parser.add_argument(
+        "--server", choices=SERVERS, default="granian", help="granian = production (serve.py), or gunicorn"
+    )
+    parser.add_argument(
         "--recycle",
         action="store_true",
-        help="keep gunicorn's max_requests (off by default: a recycled worker would hide a leak)",
+        help="gunicorn: keep max_requests (off by default: a recycled worker would hide a leak)",
     )
     return parser.parse_args(argv)
 
@@ -336,19 +341,17 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         files = copy_ops_files(Path(tmp) / "ops")
         env = service_env(files)
-        settings = gunicorn_settings(env)
-        print(
-            f"gunicorn.conf.py: workers={settings['workers']} {settings['worker_class']}"
-            f" threads={settings['threads']}{'' if args.recycle else ', max_requests off for the soak'}"
-        )
-        extra = [] if args.recycle else ["--max-requests", "0"]
-        with gunicorn("service", "app:app", env, out, extra_args=extra) as service:
+        recycling = args.server == "gunicorn" and not args.recycle
+        print(describe(args.server, env) + (", max_requests off for the soak" if recycling else ""))
+        extra = ["--max-requests", "0"] if recycling else []
+        with serve("service", HOTLINE, env, out, args.server, gunicorn_args=extra) as service:
             run = soak(service, files, out, args)
     write_failures(out / "caller-failures.txt", run.caller)
     failures = report(run, args)
     summary = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "command": "bench/soak " + " ".join(argv),
+        "server": args.server,
         "signed": run.signed.data,
         "forged": run.forged.data,
         "caller": {"answers": run.caller.answers, "validated": run.caller.validated, "seen": run.caller.seen},

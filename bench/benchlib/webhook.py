@@ -1,4 +1,9 @@
-"""bench/webhook: the hotline against a constant-TwiML Flask baseline, same gunicorn config, same wrk load."""
+"""bench/webhook: hotline vs. limit app on granian and on today's gunicorn, and the journal's cost.
+
+One run: six servers side by side (hotline and limit app on granian and on gunicorn.conf.py; the hotline on
+granian with the journal off and on PostgreSQL), the same signed wrk load on each in alternating rounds,
+then a paced run at half of each measured capacity. Figures and targets: bench/README.md.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +12,38 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 from xml.etree import ElementTree
 
 from benchlib import wrk
 from benchlib.common import (
     BENCH,
+    HOTLINE,
+    LIMIT,
+    NOJOURNAL,
     RESULTS,
+    App,
     ForeignLoad,
     Server,
     conclude,
     copy_ops_files,
+    describe,
     engine_modules_after_import,
-    gunicorn,
-    gunicorn_settings,
     kib,
     mapped_engine_libraries,
+    process_table,
     require_wrk,
+    serve,
     service_env,
 )
 from benchlib.traffic import Req, call_form, gather, send, signed, write_requests
+from ivr.testing import scratch_database
 
+PACED_LUA = BENCH / "wrk" / "paced.lua"
 # What a call does, as Gather actions: (position, digits); None = the no-input Redirect.
 GATHER_STEPS: list[tuple[str, str | None]] = [
     ("", "1"),  # main menu → section 1
@@ -52,13 +68,99 @@ def request_mix(calls: int = 8) -> list[Req]:
     return mix
 
 
+@dataclass
+class Contender:
+    """One server in the run: what it serves, how, and what its rounds measured."""
+
+    name: str
+    app: App
+    server: str
+    database: str  # "sqlite", "postgresql" or "off"
+    url: str = ""  # its journal's DATABASE_URL
+    running: Server | None = None
+    full: list[wrk.WrkResult] = field(default_factory=list)
+    paced: wrk.WrkResult | None = None
+    cpu_ticks: list[dict[int, int]] = field(default_factory=list)  # per full round: worker → ticks
+    seconds: list[float] = field(default_factory=list)
+    paced_ticks: dict[int, int] = field(default_factory=dict)
+    paced_seconds: float = 0.0
+    start_memory: dict[int, int] = field(default_factory=dict)
+    end_memory: dict[int, int] = field(default_factory=dict)
+    sent_events: int = 0  # journal events the requests sent must leave
+    rows: int | None = None  # events in its database after the graceful stop
+
+    @property
+    def live(self) -> Server:
+        """The running server."""
+        assert self.running is not None
+        return self.running
+
+    def rps(self) -> float:
+        """Requests per second over all full-load rounds."""
+        return sum(r.requests for r in self.full) / sum(float(r.data["duration_us"]) / 1e6 for r in self.full)
+
+    def cpu_us(self) -> float:
+        """Workers' CPU time per request at full load, µs."""
+        ticks = sum(sum(t.values()) for t in self.cpu_ticks)
+        return ticks / TICK_HZ * 1e6 / sum(r.requests for r in self.full)
+
+    def balance(self) -> list[tuple[float, float]]:
+        """Per full round: (least busy worker, busiest worker) in cores."""
+        return [
+            (min(t.values()) / TICK_HZ / s, max(t.values()) / TICK_HZ / s)
+            for t, s in zip(self.cpu_ticks, self.seconds, strict=True)
+            if t
+        ]
+
+
+TICK_HZ = 100.0
+
+
+def worker_ticks(server: Server) -> dict[int, int]:
+    """CPU ticks used so far by each worker (all its threads: Python and the server's own)."""
+    table = process_table()
+    return {pid: table[pid][1] for pid in server.workers() if pid in table}
+
+
+def events_per_request(env: dict[str, str], mix: list[Req]) -> list[int]:
+    """Journal events each request of the mix records, counted in-process on the same app."""
+    import logging
+
+    with mock.patch.dict("os.environ", env, clear=True):
+        from ivr import create_app
+
+        app = create_app()
+    logging.getLogger("ivr").setLevel(logging.WARNING)
+    journal = app.extensions["ivr.journal"]
+    recorded: list[object] = []
+    journal.record = recorded.append  # counted here, never written
+    client, counts = app.test_client(), []
+    for req in mix:
+        before = len(recorded)
+        answer = client.open(req.path, method=req.method, data=req.body, headers=req.all_headers())
+        assert answer.status_code == 200, (req.path, answer.status_code)
+        counts.append(len(recorded) - before)
+    logging.getLogger("ivr").setLevel(logging.NOTSET)
+    return counts
+
+
+def sent_events(result: wrk.WrkResult, per_line: list[int]) -> int:
+    """Events the requests wrk sent must leave: each thread replays the lines from its start, in order."""
+    total = 0
+    for item in result.data.get("sent_by_thread", []):
+        start, sent = (int(x) for x in str(item).split(":"))
+        cycles, rest = divmod(sent, len(per_line))
+        total += cycles * sum(per_line) + sum(per_line[(start + j) % len(per_line)] for j in range(rest))
+    return total
+
+
 def check_mix(server: Server, mix: list[Req]) -> list[bytes]:
     """Every request of the mix answers 200 TwiML (a bad signature would make the bench measure 403s)."""
     bodies = []
     for req in mix:
         answer = send(server.url, req)
         if answer.status != 200 or ElementTree.fromstring(answer.body).tag != "Response":
-            raise SystemExit(f"{req.path}: {answer.status} {answer.body[:200]!r}")
+            raise SystemExit(f"{server.name} {req.path}: {answer.status} {answer.body[:200]!r}")
         bodies.append(answer.body)
     return bodies
 
@@ -72,173 +174,299 @@ def baseline_document(bodies: list[bytes], size: int, path: Path) -> Path:
     return path
 
 
-def memory_line(label: str, memory: dict[int, int]) -> str:
-    """RSS of each worker on one line."""
-    cells = ", ".join(f"{pid}: {kib(rss)}" for pid, rss in sorted(memory.items()))
-    return f"  {label:<22} {cells}"
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """Options (defaults: the figures in bench/README.md)."""
+    """Options (defaults: one run in about 5 minutes)."""
     parser = argparse.ArgumentParser(prog="bench/webhook", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5, help="service/baseline pairs (default 5)")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
-    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of unmeasured load each")
+    parser.add_argument("--rounds", type=int, default=4, help="full-load rounds of every server (default 4)")
+    parser.add_argument("--duration", type=float, default=6.0, help="seconds per wrk run (default 6)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load each")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--min-ratio", type=float, default=0.9)
-    parser.add_argument("--max-p99-ms", type=float, default=10.0)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--min-speedup", type=float, default=1.5, help="hotline granian / gunicorn")
+    parser.add_argument("--min-ratio", type=float, default=0.88, help="hotline / limit app, granian")
+    parser.add_argument("--max-half-p99-ms", type=float, default=5.0)
+    parser.add_argument("--max-journal-cost", type=float, default=0.05)
+    parser.add_argument("--min-balance", type=float, default=0.5, help="least / busiest worker CPU")
     return parser.parse_args(argv)
+
+
+def contenders() -> list[Contender]:
+    """The six servers, in the order of a forward round."""
+    return [
+        Contender("hotline@granian", HOTLINE, "granian", "sqlite"),
+        Contender("limit@granian", LIMIT, "granian", "off"),
+        Contender("hotline@gunicorn", HOTLINE, "gunicorn", "sqlite"),
+        Contender("limit@gunicorn", LIMIT, "gunicorn", "off"),
+        Contender("journal-off@granian", NOJOURNAL, "granian", "off"),
+        Contender("journal-pg@granian", HOTLINE, "granian", "postgresql"),
+    ]
+
+
+@contextmanager
+def database_url(contender: Contender, folder: Path, postgres: str) -> Iterator[str]:
+    """Its own journal database: a SQLite file, or a scratch PostgreSQL database."""
+    if contender.database == "postgresql":
+        with scratch_database(postgres, "ivr_bench_webhook") as url:
+            yield url
+    else:
+        yield f"sqlite:///{folder / (contender.name.replace('@', '-') + '.db')}"
+
+
+def measure(c: Contender, requests_file: Path, args: argparse.Namespace, per_line: list[int]) -> None:
+    """One full-load wrk run on a contender, with its workers' CPU and the other processes' load."""
+    foreign, before, began = ForeignLoad(), worker_ticks(c.live), time.monotonic()
+    result = wrk.run(
+        c.name,
+        c.live.url,
+        requests_file,
+        connections=args.connections,
+        duration_s=args.duration,
+        threads=args.threads,
+    )
+    seconds, after = time.monotonic() - began, worker_ticks(c.live)
+    result.data["foreign_cpu"] = foreign.share()
+    c.cpu_ticks.append({pid: after[pid] - before.get(pid, after[pid]) for pid in after})
+    c.seconds.append(seconds)
+    c.full.append(result)
+    c.sent_events += sent_events(result, per_line)
+    low, high = c.balance()[-1]
+    print(
+        f"  {c.name:<20} {result.rps:7.0f} req/s  p99 {result.ms('p99_us'):6.2f} ms  errors {result.errors}"
+        f"  workers {low:.2f}/{high:.2f} cores  other processes' CPU {result.data['foreign_cpu']:4.0%}",
+        flush=True,
+    )
+
+
+def paced(c: Contender, requests_file: Path, args: argparse.Namespace, per_line: list[int]) -> None:
+    """A run at half the contender's measured capacity (32 connections, requests paced)."""
+    target = c.rps() / 2
+    foreign, before, began = ForeignLoad(), worker_ticks(c.live), time.monotonic()
+    result = wrk.run(
+        c.name,
+        c.live.url,
+        requests_file,
+        connections=args.connections,
+        duration_s=args.duration,
+        threads=args.threads,
+        script=PACED_LUA,
+        extra_args=(f"{target / args.threads:.1f}",),
+    )
+    c.paced_seconds, after = time.monotonic() - began, worker_ticks(c.live)
+    c.paced_ticks = {pid: after[pid] - before.get(pid, after[pid]) for pid in after}
+    result.data["foreign_cpu"] = foreign.share()
+    result.data["target_rps"] = target
+    c.paced = result
+    c.sent_events += sent_events(result, per_line)
+    print(
+        f"  {c.name:<20} half load: target {target:5.0f}, achieved {result.rps:5.0f} req/s"
+        f"  p99 {result.ms('p99_us'):6.2f} ms  errors {result.errors}"
+        f"  other processes' CPU {result.data['foreign_cpu']:4.0%}",
+        flush=True,
+    )
+
+
+def run(
+    args: argparse.Namespace, out: Path, tmp: Path
+) -> tuple[list[Contender], list[str], dict[str, object]]:
+    """Start every server, check, warm up, alternate the rounds, pace, stop gracefully, count the rows."""
+    files = copy_ops_files(tmp / "ops")
+    mix = request_mix()
+    requests_file = write_requests(out / "requests.txt", mix)
+    probe_env = service_env(files, DATABASE_URL=f"sqlite:///{tmp / 'probe.db'}")
+    per_line = events_per_request(probe_env, mix)
+    imported = engine_modules_after_import(probe_env)
+    print(
+        f"journal events per request of the mix: {sorted(set(per_line))}"
+        f" (mean {statistics.mean(per_line):.2f})"
+    )
+    everyone = contenders()
+    maps: dict[int, list[str]] = {}
+    with ExitStack() as stack:
+        doc: Path | None = None
+        for c in everyone:
+            c.url = stack.enter_context(database_url(c, tmp, args.postgres))
+            env = service_env(files, DATABASE_URL=c.url)
+            if c.app == LIMIT:
+                assert doc is not None
+                env["BENCH_BASELINE_TWIML"] = str(doc)
+            c.running = stack.enter_context(serve(c.name, c.app, env, out, c.server))
+            c.start_memory = c.live.memory()
+            bodies = check_mix(c.live, mix)
+            if c.database != "off":
+                c.sent_events += sum(per_line)
+            if doc is None:
+                sizes = [len(b) for b in bodies]
+                doc = baseline_document(bodies, round(statistics.mean(sizes)), out / "limit.xml")
+                print(f"responses {min(sizes)}–{max(sizes)} bytes; limit app's constant {doc.stat().st_size}")
+            c.full.append(
+                wrk.run(
+                    "warmup", c.live.url, requests_file, connections=args.connections, duration_s=args.warmup
+                )
+            )
+            c.sent_events += sent_events(c.full.pop(), per_line)
+        for i in range(args.rounds):
+            print(f"round {i + 1} ({'forward' if i % 2 == 0 else 'backward'}):", flush=True)
+            for c in everyone if i % 2 == 0 else everyone[::-1]:
+                measure(c, requests_file, args, per_line)
+        print("half load (paced at half of each server's measured req/s):", flush=True)
+        for c in everyone[:4]:
+            paced(c, requests_file, args, per_line)
+        for c in everyone:
+            c.end_memory = c.live.memory()
+            if c.app == HOTLINE:
+                maps.update({pid: mapped_engine_libraries(pid) for pid in c.live.workers()})
+        # the graceful stops (each writes its workers' journal) happen here, then the rows are counted
+        for c in everyone:
+            c.live.stop()
+            if c.database != "off":
+                c.rows = journal_rows(c)
+    failures = []
+    if imported or any(maps.values()):
+        failures.append(f"a TTS engine is loaded in a web worker: {imported} {maps}")
+    return (
+        everyone,
+        failures,
+        {"engine_modules": imported, "engine_maps": maps, "events_per_request": per_line},
+    )
+
+
+def journal_rows(c: Contender) -> int:
+    """Events in a contender's database (read before its scratch database is dropped)."""
+    from ivr.store import engine as engines
+    from ivr.store.report import counts
+
+    engine = engines.create(c.url)
+    try:
+        return counts(engine)[1]
+    finally:
+        engine.dispose()
 
 
 def main(argv: list[str]) -> int:
     """Run the bench; 0 when every target is met."""
     args = parse_args(argv)
     require_wrk()
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = RESULTS / f"webhook-{stamp}"
+    began = time.monotonic()
+    out = RESULTS / f"webhook-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp:
-        env = service_env(copy_ops_files(Path(tmp) / "ops"))
-        settings = gunicorn_settings(env)
+        env = service_env(copy_ops_files(Path(tmp) / "settings"), DATABASE_URL=f"sqlite:///{tmp}/s.db")
+        print(describe("granian", env))
+        print(describe("gunicorn", env))
         print(
-            f"gunicorn.conf.py: workers={settings['workers']} {settings['worker_class']} "
-            f"threads={settings['threads']} max_requests={settings['max_requests']} "
-            f"accesslog={settings['accesslog']!r}"
+            f"wrk: {args.threads} threads, {args.connections} connections, {args.duration:g} s runs,"
+            f" {args.rounds} rounds alternating forward and backward (ABBA)"
         )
-        print(f"wrk: {args.threads} threads, {args.connections} connections, {args.duration:g} s runs")
-        imported = engine_modules_after_import(env)
-        mix = request_mix()
-        requests_file = write_requests(out / "requests.txt", mix)
-        with gunicorn("service", "app:app", env, out) as service:
-            start_memory = service.memory()
-            bodies = check_mix(service, mix)
-            sizes = [len(body) for body in bodies]
-            mean_size = round(statistics.mean(sizes))
-            doc = baseline_document(bodies, mean_size, out / "baseline.xml")
-            base_env = {**env, "BENCH_BASELINE_TWIML": str(doc)}
-            with gunicorn("baseline", "benchlib.baseline:app", base_env, out, pythonpath=BENCH) as baseline:
-                base_start_memory = baseline.memory()
-                print(
-                    f"responses: {min(sizes)}–{max(sizes)} bytes, mean {mean_size};"
-                    f" baseline {len(doc.read_bytes())}"
-                )
-                results = load(service, baseline, requests_file, args)
-                end_memory = service.memory()
-                base_end_memory = baseline.memory()
-            maps = {pid: mapped_engine_libraries(pid) for pid in service.workers()}
-            recycled = len(set(start_memory) - set(end_memory))
-            base_recycled = len(set(base_start_memory) - set(base_end_memory))
-    summary, report_failures = report(
-        args, results, start_memory, end_memory, base_start_memory, base_end_memory
+        everyone, failures, extra = run(args, out, Path(tmp))
+    summary, missed = report(everyone, args, list(extra["events_per_request"]))  # type: ignore[call-overload]
+    summary.update(extra, elapsed_s=time.monotonic() - began)
+    print(
+        f"TTS modules after `import app`: {extra['engine_modules'] or 'none'}; mapped in workers: none"
+        if not failures
+        else failures[0]
     )
-    print(f"TTS modules after `import app`: {imported or 'none'}")
-    print(f"TTS libraries mapped in workers: {sum(maps.values(), []) or 'none'}")
-    print(f"workers recycled by max_requests during the run: service {recycled}, baseline {base_recycled}")
-    summary.update(
-        engine_modules=imported,
-        engine_maps=maps,
-        recycled={"service": recycled, "baseline": base_recycled},
-        settings=settings,
-    )
-    failures = list(report_failures)
-    if imported or any(maps.values()):
-        failures.append("a TTS engine is loaded in the web worker")
-    return conclude(out, summary, failures)
-
-
-def load(
-    service: Server, baseline: Server, requests_file: Path, args: argparse.Namespace
-) -> list[wrk.WrkResult]:
-    """Warm both up, then alternate service and baseline runs (ABBA order cancels slow drifts)."""
-    for server in (service, baseline):
-        wrk.run("warmup", server.url, requests_file, connections=args.connections, duration_s=args.warmup)
-    results = []
-    for i in range(args.rounds):
-        order = (service, baseline) if i % 2 == 0 else (baseline, service)
-        for server in order:
-            foreign = ForeignLoad()
-            result = wrk.run(
-                server.name,
-                server.url,
-                requests_file,
-                connections=args.connections,
-                duration_s=args.duration,
-                threads=args.threads,
-            )
-            result.data["foreign_cpu"] = foreign.share()
-            results.append(result)
-            print(
-                f"  round {i + 1} {server.name:<8} {result.rps:8.0f} req/s  p50 {result.ms('p50_us'):5.2f} ms"
-                f"  p99 {result.ms('p99_us'):6.2f} ms  errors {result.errors}"
-                f"  other processes' CPU {result.data['foreign_cpu']:4.0%}",
-                flush=True,
-            )
-    return results
+    print(f"run took {time.monotonic() - began:.0f} s")
+    return conclude(out, summary, failures + missed)
 
 
 def report(
-    args: argparse.Namespace,
-    results: list[wrk.WrkResult],
-    start_memory: dict[int, int],
-    end_memory: dict[int, int],
-    base_start_memory: dict[int, int],
-    base_end_memory: dict[int, int],
+    everyone: list[Contender], args: argparse.Namespace, per_line: list[int]
 ) -> tuple[dict[str, object], list[str]]:
     """Print the figures, compare them with the targets: (summary, what missed its target)."""
-    ours = [r for r in results if r.label == "service"]
-    base = [r for r in results if r.label == "baseline"]
-    rps = sum(r.requests for r in ours) / sum(r.data["duration_us"] / 1e6 for r in ours)
-    base_rps = sum(r.requests for r in base) / sum(r.data["duration_us"] / 1e6 for r in base)
-    ratio = rps / base_rps
-    p50 = statistics.median(r.ms("p50_us") for r in ours)
-    p99 = statistics.median(r.ms("p99_us") for r in ours)
-    worst_p99 = max(r.ms("p99_us") for r in ours)
-    base_p50 = statistics.median(r.ms("p50_us") for r in base)
-    base_p99 = statistics.median(r.ms("p99_us") for r in base)
-    errors = sum(r.errors for r in results)
+    by = {c.name: c for c in everyone}
     print()
-    print(f"service   {rps:8.0f} req/s   p50 {p50:5.2f} ms   p99 {p99:5.2f} ms (worst round {worst_p99:.2f})")
-    print(f"baseline  {base_rps:8.0f} req/s   p50 {base_p50:5.2f} ms   p99 {base_p99:5.2f} ms")
-    print(f"ratio     {ratio:8.3f}   (target ≥ {args.min_ratio})")
-    print(f"errors    {errors} (socket errors, timeouts, statuses ≥ 400, both servers)")
-    foreign = max(float(r.data["foreign_cpu"]) for r in results)
-    print(f"other processes took up to {foreign:.0%} of the CPUs in a round (shared machine: see README)")
-    print("worker RSS (service):")
-    print(memory_line("after start", start_memory))
-    print(memory_line("after the run", end_memory))
-    print("worker RSS (baseline):")
-    print(memory_line("after start", base_start_memory))
-    print(memory_line("after the run", base_end_memory))
-    failures = []
+    print(
+        f"{'':20} {'req/s':>7} {'CPU µs/req':>10} {'p99 full':>9} {'half: rate':>11} {'p99 half':>9}"
+        f" {'workers (cores, worst round)':>29} {'RSS per worker (start → end)':>30}"
+    )
+    rows: dict[str, object] = {}
+    failures: list[str] = []
+    for c in everyone:
+        p99 = statistics.median(r.ms("p99_us") for r in c.full)
+        balance = c.balance()
+        worst = min(balance, key=lambda b: b[0] / b[1] if b[1] else 1.0)
+        half = (
+            f"{c.paced.rps:5.0f}/{c.paced.data['target_rps']:4.0f} {c.paced.ms('p99_us'):7.2f} ms"
+            if c.paced
+            else f"{'-':>11} {'-':>9}"
+        )
+        rss = ", ".join(
+            f"{kib(c.start_memory[p])}→{kib(c.end_memory[p])}"
+            for p in sorted(c.start_memory)
+            if p in c.end_memory
+        )
+        print(
+            f"{c.name:<20} {c.rps():7.0f} {c.cpu_us():10.0f} {p99:6.2f} ms {half}"
+            f" {worst[0]:12.2f} / {worst[1]:.2f}        {rss}"
+        )
+        rows[c.name] = {
+            "rps": c.rps(),
+            "cpu_us": c.cpu_us(),
+            "p99_full_ms": p99,
+            "paced": c.paced.data if c.paced else None,
+            "balance": balance,
+            "rss_kib": {"start": c.start_memory, "end": c.end_memory},
+            "rounds": [r.data for r in c.full],
+            "events_expected": c.sent_events,
+            "events_rows": c.rows,
+        }
+        if worst[1] and worst[0] / worst[1] < args.min_balance and c.server == "granian":
+            failures.append(f"{c.name}: a worker at {worst[0]:.2f} cores while another at {worst[1]:.2f}")
+    errors = sum(r.errors for c in everyone for r in c.full + ([c.paced] if c.paced else []))
+    hot, lim = by["hotline@granian"], by["limit@granian"]
+    speedup = hot.rps() / by["hotline@gunicorn"].rps()
+    ratio, ratio_g = hot.rps() / lim.rps(), by["hotline@gunicorn"].rps() / by["limit@gunicorn"].rps()
+    off = by["journal-off@granian"].rps()
+    sqlite_cost, pg_cost = 1 - hot.rps() / off, 1 - by["journal-pg@granian"].rps() / off
+    assert hot.paced is not None
+    half_p99 = hot.paced.ms("p99_us")
+    foreign = [float(r.data["foreign_cpu"]) for c in everyone for r in c.full]
+    print()
+    print(f"hotline granian / gunicorn        {speedup:6.2f}×  (target ≥ {args.min_speedup})")
+    print(
+        f"hotline / limit app, granian      {ratio:6.3f}   (target ≥ {args.min_ratio}),"
+        f" gunicorn {ratio_g:.3f}"
+    )
+    print(f"p99 at half load, hotline granian {half_p99:6.2f} ms (target ≤ {args.max_half_p99_ms})")
+    print(
+        f"journal cost vs off: SQLite {sqlite_cost:+.1%}, PostgreSQL {pg_cost:+.1%}"
+        f" (target ≤ {args.max_journal_cost:.0%})"
+    )
+    for c in (hot, by["journal-pg@granian"]):
+        inflight = args.connections * max(per_line)
+        print(
+            f"journal rows, {c.database}: {c.rows} events in the database, {c.sent_events} from the requests"
+            f" sent (in flight at wrk's end: up to {args.connections} requests)"
+        )
+        if c.rows is None or c.rows < c.sent_events - inflight or c.rows > c.sent_events:
+            failures.append(f"{c.name}: {c.rows} journal rows for {c.sent_events} events sent")
+    print(f"errors: {errors} (socket errors, timeouts, statuses ≥ 400, every server)")
+    print(f"other processes' CPU per round: median {statistics.median(foreign):.0%}, max {max(foreign):.0%}")
+    if speedup < args.min_speedup:
+        failures.append(f"speed-up {speedup:.2f} < {args.min_speedup}")
     if ratio < args.min_ratio:
-        failures.append(f"ratio {ratio:.3f} < {args.min_ratio}")
-    if p99 > args.max_p99_ms:
-        failures.append(f"p99 {p99:.2f} ms > {args.max_p99_ms} ms")
+        failures.append(f"hotline/limit {ratio:.3f} < {args.min_ratio}")
+    if half_p99 > args.max_half_p99_ms:
+        failures.append(f"half-load p99 {half_p99:.2f} ms > {args.max_half_p99_ms} ms")
+    if sqlite_cost > args.max_journal_cost or pg_cost > args.max_journal_cost:
+        failures.append(f"journal cost SQLite {sqlite_cost:.1%}, PostgreSQL {pg_cost:.1%}")
     if errors:
         failures.append(f"{errors} errors")
-    return {
+    summary: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "command": "bench/webhook " + " ".join(sys.argv[1:]),
-        "service_rps": rps,
-        "baseline_rps": base_rps,
-        "ratio": ratio,
-        "p50_ms": p50,
-        "p99_ms": p99,
-        "worst_round_p99_ms": worst_p99,
-        "baseline_p50_ms": base_p50,
-        "baseline_p99_ms": base_p99,
+        "servers": rows,
+        "speedup": speedup,
+        "ratio_granian": ratio,
+        "ratio_gunicorn": ratio_g,
+        "half_load_p99_ms": half_p99,
+        "journal_cost": {"sqlite": sqlite_cost, "postgresql": pg_cost},
         "errors": errors,
-        "max_foreign_cpu": foreign,
-        "rounds": [{"label": r.label, **r.data} for r in results],
-        "rss_kib": {
-            "service_start": start_memory,
-            "service_end": end_memory,
-            "baseline_start": base_start_memory,
-            "baseline_end": base_end_memory,
-        },
+        "foreign_cpu": foreign,
         "failures": failures,
-    }, failures
+    }
+    return summary, failures
 
 
 if __name__ == "__main__":

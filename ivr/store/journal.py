@@ -48,7 +48,7 @@ class Journal:
         engine: Engine,
         *,
         capacity: int = 20_000,
-        interval_s: float = 0.5,
+        interval_s: float = 1.0,  # larger batches, less often: the issue allows ~1 s behind
         batch_max: int = 2_000,
         idle_exit_s: float = 30.0,
         on_change: Callable[[Journal], None] | None = None,
@@ -69,14 +69,20 @@ class Journal:
         self.last_error: str | None = None
 
     def record(self, event: Event) -> None:
-        """Buffer one event; never blocks on I/O, never raises because of the database."""
+        """Buffer one event; never blocks on I/O, never raises because of the database.
+
+        The request thread only appends: the writer thread reports the depth after each batch, so
+        on_change (a metrics file write) runs here only when an event is dropped.
+        """
+        dropped = False
         with self._cond:
             if len(self._buffer) >= self.capacity:
                 self.dropped += 1
+                dropped = True
             else:
                 self._buffer.append(event)
             self._ensure_thread()
-        if self.on_change:
+        if dropped and self.on_change:
             self.on_change(self)
 
     @property
@@ -142,11 +148,18 @@ class Journal:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread() and thread.is_alive():
+            # a batch the thread has taken is out of the buffer until committed: wait for it, or a
+            # process ending right after stop() (granian's worker, os._exit) loses it
+            thread.join(timeout_s)
         if self._buffer and not self.flush(timeout_s):
             log.error("journal: %d events could not be written at stop: lost", self.depth)
 
     def _run(self) -> None:
         backoff, idle_since = self.interval_s, time.monotonic()
+        if self.on_change:
+            self.on_change(self)  # the depth gauge starts with this thread
         while True:
             with self._cond:
                 if self._stopping:

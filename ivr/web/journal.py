@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing.util
 import weakref
 from collections.abc import Mapping
 
@@ -87,7 +88,15 @@ def stop_all() -> None:
         journal.stop()
 
 
+def worker_exit() -> None:
+    """A multiprocessing worker (granian's) ends: atexit does not run there, its finalizers do."""
+    stop_all()
+    metrics.process_exit()
+
+
 atexit.register(stop_all)
+# Granian's workers are multiprocessing children: they end through os._exit after these finalizers.
+multiprocessing.util.Finalize(None, worker_exit, exitpriority=10)
 
 
 def check_schema(engine: Engine, url: str) -> None:

@@ -1,4 +1,4 @@
-"""GET /metrics for Prometheus, behind a bearer token; multiprocess mode under gunicorn."""
+"""GET /metrics for Prometheus, behind a bearer token; multiprocess mode under gunicorn or granian."""
 
 from __future__ import annotations
 
@@ -64,6 +64,14 @@ def journal_changed(journal: Journal) -> None:
     if new > 0:
         JOURNAL_DROPPED.inc(new)
         _SEEN_DROPS[id(journal)] = journal.dropped
+
+
+def process_exit() -> None:
+    """This worker ends: its live gauges stop counting (gunicorn's master does it in child_exit)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 @bp.get("/metrics")

@@ -61,8 +61,10 @@ def hours(current: Loaded) -> Availability:
 
 
 def note(event: str, **fields: object) -> None:
-    """One call-log line; the caller's number masked."""
-    caller = mask_number(request.form.get("From"))
+    """One call-log line; the caller's number masked (the form is read once, the line formatted once)."""
+    form = request.form
     extra = " ".join(f"{k}={v}" for k, v in fields.items())
-    log.info("%s call=%s from=%s %s", event, request.form.get("CallSid", "-")[:40], caller, extra)
+    if log.isEnabledFor(logging.INFO):
+        caller = mask_number(form.get("From"))
+        log.info(f"{event} call={form.get('CallSid', '-')[:40]} from={caller} {extra}")
     journal.record(event, fields)

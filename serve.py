@@ -1,0 +1,105 @@
+"""Production server: granian (Rust HTTP, WSGI) serving app:app — `python serve.py`.
+
+Chosen over gunicorn by bench/webhook (bench/README.md): about twice the webhooks per second on the same
+cores. Settings come from the environment, like gunicorn.conf.py's (which stays for comparison).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
+from granian.server import MPServer  # the process-per-worker server (Server on a GIL build)
+
+if TYPE_CHECKING:
+    from ivr.web.deadline import Deadline
+
+ROOT = Path(__file__).resolve().parent
+# No query string values carry caller data (positions and counters only); the body is never logged.
+ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s?%(query_string)s" %(status)d %(dt_ms).1fms'
+# Twilio gives a webhook 15 s: ivr.web.deadline ends a worker whose request runs longer than
+# IVR_REQUEST_TIMEOUT_S (10 s), and a worker that does not stop within this many seconds is killed.
+KILL_TIMEOUT_S = 10
+BACKLOG = 1024  # granian's default listen backlog
+
+
+def usable_cpus() -> int:
+    """ivr/cpus.py's count, loaded from its file: the master never imports the app's modules."""
+    spec = importlib.util.spec_from_file_location("ivr_cpus", ROOT / "ivr" / "cpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    count: int = module.usable_cpus()
+    return count
+
+
+def settings(env: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, object]:
+    """Workers, threads and the address under this environment (bench/ and tests read them too)."""
+    workers = int(env.get("WEB_CONCURRENCY", max(2, usable_cpus())))
+    return {
+        # One process per core; each runs its WSGI calls on one Python thread (webhooks are short and
+        # CPU-bound: more threads only contend for the GIL); the Rust side holds the connections.
+        "workers": workers,
+        "blocking_threads": int(env.get("WEB_THREADS", "1")),
+        # Connections a worker accepts at once (granian counts connections, not requests). On Linux each
+        # worker has its own SO_REUSEPORT socket: a connection the kernel hands to a worker at this cap
+        # waits until one of that worker's connections closes, and idle keep-alive connections (a proxy's,
+        # wrk's) never close. 16 starved new connections for over 10 s under bench/soak's 64 connections;
+        # granian's own default (its backlog 1024 / workers) leaves room for any proxy's keep-alive pool.
+        "backpressure": int(env.get("WEB_BACKPRESSURE", max(1, BACKLOG // workers))),
+        "address": env.get("HOST", "0.0.0.0"),
+        "port": int(env.get("PORT", "8080")),
+    }
+
+
+def clean_metrics_folder() -> None:
+    """All workers' metrics in one folder (prometheus_client multiprocess mode), emptied at each start."""
+    default = Path(tempfile.gettempdir()) / f"ivr-metrics-{os.getpid()}"
+    folder = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default)))
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+
+
+def application() -> Deadline:
+    """What each worker serves (granian calls it after the fork): app:app under the request deadline."""
+    from app import app  # in the worker only: the master never imports the app's modules
+    from ivr.web.deadline import Deadline
+    from ivr.web.journal import stop_all
+
+    return Deadline(app, float(app.config["IVR_REQUEST_TIMEOUT_S"]), stop_all)
+
+
+def server(target: str = "serve:application") -> MPServer:
+    """The configured server, not started; target = the factory each worker calls (bench/ passes its own)."""
+    found = settings()
+    granian = MPServer(
+        target,
+        factory=True,
+        address=str(found["address"]),
+        port=int(str(found["port"])),
+        interface=Interfaces.WSGI,
+        workers=int(str(found["workers"])),
+        blocking_threads=int(str(found["blocking_threads"])),
+        backpressure=int(str(found["backpressure"])),
+        backlog=BACKLOG,
+        http=HTTPModes.http1,
+        websockets=False,
+        log_level=LogLevels.info,
+        log_access=True,
+        log_access_format=ACCESS_LOG_FORMAT,
+        respawn_failed_workers=True,
+        workers_kill_timeout=KILL_TIMEOUT_S,
+        working_dir=ROOT,
+    )
+    return granian
+
+
+if __name__ == "__main__":
+    clean_metrics_folder()  # before the workers start: they read the folder's name from the environment
+    server().serve()

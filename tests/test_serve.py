@@ -1,0 +1,99 @@
+"""The production server, granian through serve.py: signed webhooks, metrics, graceful stop, refusals."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from test_metrics import METRICS_TOKEN, metrics_text
+from test_server import environment, free_port, post
+
+from helpers import ROOT, sign
+from ivr.store import engine as engines
+from ivr.store.report import counts
+from ivr.web.deadline import Deadline
+
+SERVE = [sys.executable, str(ROOT / "serve.py")]
+
+
+def serve_env(files: Path, port: int) -> dict[str, str]:
+    env = environment(files, port)
+    env.update(HOST="127.0.0.1", PORT=str(port))
+    return env
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, workers: int = 2) -> None:
+    """Every worker booted (a worker stopped while it still loads the app is killed after 10 s)."""
+    for _ in range(300):
+        if log.read_text().count("[INFO] Started worker-") >= workers:
+            break
+        assert proc.poll() is None, "serve.py exited"
+        time.sleep(0.1)
+    urllib.request.urlopen(url + "/healthz", timeout=5)
+
+
+def test_workers_add_up_a_graceful_stop_writes_the_journal_and_logs_no_number(
+    files: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = serve_env(files, port)
+    metrics = tmp_path / "metrics"
+    env.update(IVR_METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    metrics.mkdir()
+    (metrics / "counter_99999.db").write_bytes(b"left over from a previous run")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(SERVE, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    idle: list[socket.socket] = []
+    try:
+        wait_up(url, proc, log)
+        # idle keep-alive connections (a proxy's pool, wrk's) must not starve a new one (backpressure)
+        idle += [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(48)]
+        for sock in idle:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        for n in range(6):
+            form = {"CallSid": f"CA{n}", "From": "+819012345678"}
+            assert post(url, "/voice", form, sign("https://ivr.example.jp/voice", form))[0] == 200
+        assert post(url, "/voice", {"CallSid": "CA9"}, None)[0] == 403
+        assert "ivr_calls_total 6.0" in metrics_text(url)
+        assert any(metrics.glob("gauge_livesum_*.db"))  # the workers' journal depth gauges
+    finally:
+        for sock in idle:
+            sock.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    out = log.read_text()
+    assert proc.returncode == 0, out
+    engine = engines.create(env["DATABASE_URL"])
+    assert counts(engine) == (6, 12)  # incoming + main menu, each call: written by the workers' exit
+    engine.dispose()
+    assert not (metrics / "counter_99999.db").exists()
+    assert not list(metrics.glob("gauge_livesum_*.db")), out  # each worker marked itself dead at exit
+    assert '"POST /voice?" 200' in out  # the access log, path and query only
+    assert "incoming call=CA0 from=+81********78" in out
+    assert "9012345678" not in out
+
+
+def test_serve_refuses_to_start_with_a_broken_flow(files: Path) -> None:
+    flows = files / "flows.yaml"
+    flows.write_text(flows.read_text("utf-8").replace("menu: s2}", "menu: s9}"), "utf-8")
+    result = subprocess.run(
+        SERVE, cwd=ROOT, env=serve_env(files, free_port()), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "menu 's9' does not exist" in result.stdout + result.stderr
+
+
+def test_a_request_past_the_deadline_is_overdue() -> None:
+    deadline = Deadline(lambda environ, start: [b""], 10.0, lambda: None)
+    deadline.running[1] = (100.0, "/voice/key")
+    deadline.running[2] = (105.0, "/voice")
+    assert deadline.overdue(111.0) == ["/voice/key"]
+    assert deadline.overdue(109.0) == []
