@@ -110,10 +110,11 @@ def test_a_caller_waiting_in_the_queue_appears_with_the_wait(store_app: Flask, c
     assert "2人待ち・最長 2分10秒" in page
     assert "…111111" in page and "…222222" in page and "+81********78" in page and "+81********21" in page
     assert not in_clear(page, FIRST) and not in_clear(page, SECOND)
+    assert "<td>待ち行列</td>" in page.split('id="calls"')[1].split("</table>")[0]  # where they are now
     parse(caller(store_app, "CA" + "1" * 32, FIRST).post(action, QueueResult="hangup", QueueTime="130"))
     flush(store_app)
     page = live(viewer)
-    assert "1人待ち・最長 1分10秒" in page and "…111111" not in page.split("待ち行列")[1]
+    assert "1人待ち・最長 1分10秒" in page and "…111111" not in page.split("待ち行列（")[1]
 
 
 def test_an_agent_line_call_in_progress_appears_until_it_ends(store_app: Flask, clock: FixedClock) -> None:
@@ -128,7 +129,7 @@ def test_an_agent_line_call_in_progress_appears_until_it_ends(store_app: Flask, 
     flush(store_app)
     panel = live(viewer).split("オペレーター回線の担当者")[1]
     assert "1人" in panel and "sato" in panel and "3分00秒" in panel and "メニュー 10:00" in panel
-    assert not in_clear(panel, AGENT)
+    assert not in_clear(panel, AGENT) and "<td>オペレーター回線（担当者）</td>" in live(viewer)
     parse(agent.post(menu.get("action", ""), Digits="1"))  # takes the next waiting caller
     flush(store_app)
     assert "待っている方につないだ 10:03" in live(viewer)

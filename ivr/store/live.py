@@ -22,7 +22,7 @@ class LiveCall:
     call_sid: str
     started_at: dt.datetime  # aware UTC
     number_masked: str | None
-    where: str  # the last menu or answer heard, or agent; "" before the first one
+    where: str  # the last menu or answer heard, agent, queue, agent-line (staff); "" before the first one
     last_event_at: dt.datetime  # aware UTC
 
 
@@ -50,6 +50,10 @@ def in_progress(
         last[step.call_sid] = step.at
         if step.kind in _WHERE:
             where[step.call_sid] = "agent" if step.kind.startswith("agent") else str(step.detail)
+        elif step.kind in ("queue-entered", "queue-left"):
+            where[step.call_sid] = "queue" if step.kind == "queue-entered" else "agent"
+        elif step.kind.startswith("line-"):
+            where[step.call_sid] = "agent-line"
     return [
         LiveCall(
             row.call_sid,
