@@ -30,6 +30,7 @@ PAGES = [
     "/console/flow",
     "/console/try",
     "/console/users",
+    "/console/callbacks",
     "/console/audio/x.wav",
 ]
 
@@ -166,7 +167,7 @@ def test_the_now_page_shows_calls_in_progress_masked_until_they_end(app: Flask) 
     live = viewer.get("/console/now/live").get_data(as_text=True)
     assert "…111111" in live and "+81********22" in live and "s1" in live
     assert "+819011112222" not in live and "09011112222" not in live
-    assert "待ち行列のデータはまだありません" in live
+    assert "いま待っている方はいません" in live and "未接続" not in live
     twilio = twilio_for(webhooks)
     twilio.form.update(CallSid="CA" + "1" * 32)
     twilio.post("/voice/status", CallStatus="completed", CallDuration="42")

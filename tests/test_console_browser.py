@@ -5,6 +5,7 @@ IVR_SCREENSHOTS=docs/console saves a screenshot of each page there (how the READ
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import threading
@@ -14,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from flask import Flask
@@ -21,7 +23,9 @@ from werkzeug.serving import make_server
 
 from console_helpers import PASSWORD, add_user, flush
 from helpers import BASE, OPEN_INSTANT, FixedClock, copy_files, make_app, sign
-from ivr.store import users
+from ivr.store import callbacks, users
+from ivr.store.report import utc
+from ivr.store.tables import audit
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -37,6 +41,12 @@ pytestmark = pytest.mark.skipif(
 )
 SHOTS = os.environ.get("IVR_SCREENSHOTS")
 WAIT_MS = 15_000
+CALLBACK = "+819012340001"  # the first reservation's number, revealed by an agent in a test
+QUEUE_HEADLINE = (
+    "[...document.querySelectorAll('section.panel')]"
+    ".find(s => s.querySelector('h2').textContent.startsWith('待ち行列'))"
+    ".querySelector('.headline').textContent"
+)
 
 
 class Hotline:
@@ -47,6 +57,11 @@ class Hotline:
 
     def webhook(self, path: str, **form: str) -> int:
         """POST a webhook signed as Twilio signs it (against PUBLIC_BASE_URL), over the socket."""
+        return self.twiml(path, **form)[0]
+
+    def twiml(self, path: str, **form: str) -> tuple[int, ElementTree.Element]:
+        """POST a signed webhook (a path, or an absolute URL from TwiML): its status and TwiML."""
+        path = path.removeprefix(BASE)
         signature = sign(BASE + path, form)
         request = urllib.request.Request(
             self.url + path,
@@ -54,7 +69,36 @@ class Hotline:
             headers={"X-Twilio-Signature": signature},
         )
         with urllib.request.urlopen(request, timeout=5) as response:
-            return int(response.status)
+            return int(response.status), ElementTree.fromstring(response.read())
+
+    def action(self, path: str, tag: str, attribute: str = "action", **form: str) -> str:
+        """POST a signed webhook; the URL in the first `tag`'s attribute of its TwiML."""
+        element = self.twiml(path, **form)[1].find(f".//{tag}")
+        assert element is not None, f"no <{tag}> from {path}"
+        return element.get(attribute, "")
+
+    def enter_queue(self, sid: str, caller: str) -> None:
+        """A caller asks for a person at the first menu and hears the wait URL: in the queue."""
+        form = {"CallSid": sid, "From": caller, "AccountSid": "AC" + "0" * 32}
+        self.webhook("/voice", **form)
+        self.webhook("/voice/key?p=", **form, Digits="1")
+        wait = self.action("/voice/key?p=1&n=0&x=0", "Enqueue", "waitUrl", **form, Digits="0")
+        self.webhook(wait, **form, QueuePosition="1", QueueTime="0", QueueSid="QU" + "0" * 32)
+
+    def reserve(self, sid: str, caller: str, asked: dt.datetime) -> None:
+        """A caller who asked for a person at `asked` left the queue and reserved a callback."""
+        form = {"CallSid": sid, "From": caller, "AccountSid": "AC" + "0" * 32}
+        self.webhook("/voice", **form)
+        done = f"/voice/queue/done?p=1&t={int(asked.timestamp())}"
+        offer = self.action(done, "Gather", **form, QueueResult="leave", QueueTime="900")
+        readback = self.action(offer, "Gather", **form, Digits="1")
+        self.webhook(readback, **form, Digits="1")
+        self.webhook("/voice/status", **form, CallStatus="completed", CallDuration="120")
+
+    def agent_signs_in(self, sid: str, number: str, pin: str) -> None:
+        """An agent calls the agent line from their number and keys the PIN."""
+        form = {"CallSid": sid, "From": number, "AccountSid": "AC" + "0" * 32}
+        self.webhook(self.action("/voice/agent-line", "Gather", **form), **form, Digits=pin)
 
     def call(self, sid: str, keys: list[str], caller: str, end: bool = True) -> None:
         """A caller walking the menu; the call ends with a completed status unless told otherwise."""
@@ -79,6 +123,33 @@ def busy_day(hotline: Hotline) -> None:
     flush(hotline.app)
 
 
+def busy_now(hotline: Hotline) -> None:
+    """At 15:30: callbacks reserved since 14:00 (one already called back), two agents on the line, three
+    callers in the queue."""
+    app, at = hotline.app, OPEN_INSTANT.replace
+    for n, (minute, caller) in enumerate([(12, CALLBACK), (41, "+818033334444"), (55, "+819077778888")]):
+        hotline.clock.instant = at(hour=14, minute=minute + 2)
+        hotline.reserve(f"CB{n:032d}", caller, at(hour=14, minute=minute))
+    hotline.clock.instant = at(hour=15, minute=9)
+    hotline.reserve("CB" + "9" * 32, "+819011115555", at(hour=15, minute=5))
+    engine = app.extensions["ivr.engine"]
+    done = max(row.id for row in callbacks.listing(engine))
+    assert callbacks.take(engine, done, "tanaka", utc(at(hour=15, minute=12)))
+    callbacks.outcome(engine, done, "talked", utc(at(hour=15, minute=15)), attempts=3, retry_min=30)
+    for n, (name, number) in enumerate([("sato", "+819099990001"), ("suzuki", "+819099990002")]):
+        added = app.test_cli_runner().invoke(
+            args=["ivr", "agent", "add", name, "--number", number], input="4321\n4321\n"
+        )
+        assert added.exit_code == 0, added.output
+        hotline.clock.instant = at(hour=15, minute=2 + 10 * n)
+        hotline.agent_signs_in(f"CAagent{n}", number, "4321")
+    for n, minute in enumerate((22, 25, 28)):
+        hotline.clock.instant = at(hour=15, minute=minute, second=7 * n)
+        hotline.enter_queue(f"CQ{n:032d}", f"+8170{2222_0000 + n:08d}")
+    hotline.clock.instant = at(hour=15, minute=30)
+    flush(app)
+
+
 @pytest.fixture(scope="module")
 def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hotline]:
     files = copy_files(tmp_path_factory.mktemp("console"))
@@ -88,9 +159,10 @@ def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hotline]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     hotline = Hotline(app, clock, f"http://127.0.0.1:{server.server_port}")
-    for name, role in (("kanri", "admin"), ("etsuran", "viewer"), ("locky", "viewer")):
+    for name, role in (("kanri", "admin"), ("etsuran", "viewer"), ("locky", "viewer"), ("tanaka", "agent")):
         add_user(app, name, role)
     busy_day(hotline)
+    busy_now(hotline)
     yield hotline
     server.shutdown()
 
@@ -220,3 +292,50 @@ def test_the_softphone_plays_an_answer(page: Any, hotline: Hotline) -> None:
     assert played["error"] is None and (played["t"] > 0 or played["ended"])
     assert page.locator("#turn .text").first.inner_text().strip()  # the spoken text beside the audio
     shot(page, "try")
+
+
+def test_a_viewer_cannot_reveal_a_number_and_an_agents_reveal_is_journaled(
+    page: Any, hotline: Hotline
+) -> None:
+    log_in(page, hotline, "etsuran")
+    page.wait_for_selector("#live")
+    assert "折り返し" not in page.inner_text("nav") and "折り返し待ち" not in page.inner_text("#live")
+    response = page.goto(hotline.url + "/console/callbacks")
+    assert response.status == 403 and "権限がありません" in page.inner_text("main")
+    assert page.locator("button.reveal").count() == 0 and CALLBACK not in page.content()
+    page.goto(hotline.url + "/console/")
+    status = page.evaluate(  # with the page's own CSRF token: refused by role, not by the token
+        "fetch('/console/callbacks/1/reveal', {method: 'POST', headers: {'X-CSRFToken':"
+        " JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']}}).then(r => r.status)"
+    )
+    assert status == 403
+    page.context.clear_cookies()
+    log_in(page, hotline, "tanaka")
+    page.click("nav >> text=折り返し")
+    page.wait_for_selector("#callbacks")
+    assert page.locator("#callbacks tbody tr").count() == 3 and page.locator("button.reveal").count() == 3
+    assert CALLBACK not in page.content() and "+81********01" in page.inner_text(
+        "#callbacks tbody tr >> nth=0"
+    )
+    shot(page, "callbacks")
+    page.locator("#callbacks tbody tr >> nth=0").locator("button.reveal").click()
+    page.wait_for_selector("strong.clear")
+    assert page.inner_text("strong.clear") == CALLBACK and page.locator("strong.clear").count() == 1
+    with hotline.app.app_context(), hotline.app.extensions["ivr.engine"].connect() as connection:
+        lines = connection.execute(audit.select().where(audit.c.action == "reveal-console")).all()
+    assert [(line.who, line.detail) for line in lines] == [("tanaka", "callback 1 +81********01")]
+
+
+def test_the_queue_panel_shows_a_caller_entering_the_queue_without_a_reload(
+    page: Any, hotline: Hotline
+) -> None:
+    log_in(page, hotline, "kanri")
+    page.wait_for_selector("#live")
+    waiting = int(wait_until(page, QUEUE_HEADLINE).split("人")[0])
+    assert waiting >= 3
+    page.evaluate("window.__notReloaded = true")
+    hotline.enter_queue("CQ" + "e" * 32, "+819066667777")
+    wait_until(page, f"{QUEUE_HEADLINE}.startsWith('{waiting + 1}人待ち')")
+    assert page.evaluate("window.__notReloaded") is True
+    assert "…eeeeee" in page.inner_text("#live") and "+81********77" in page.inner_text("#live")
+    assert "+819066667777" not in page.content()

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from ivr.console import auth, figures, flowinfo, menumap, now, people, softphone  # noqa: F401 (routes)
+from ivr.console import (  # noqa: F401 (routes)
+    auth,
+    callback_list,
+    figures,
+    flowinfo,
+    menumap,
+    now,
+    people,
+    queue_panels,
+    softphone,
+)
 from ivr.console.base import ROLE_NAMES, bp, me
 
 # The console's own scripts and data only: no inline script, no other origin, never in a frame.
@@ -37,6 +47,7 @@ def shared() -> dict[str, object]:
 
 
 def init_app(app: Flask) -> None:
-    """Login, CSRF and cookies, then the console's pages under /console."""
+    """Login, CSRF and cookies, the Now page's queue, agents and callbacks panels, then the pages."""
     auth.init_app(app)
+    queue_panels.init_app(app)
     app.register_blueprint(bp)

@@ -12,6 +12,13 @@ from ivr.store import live
 from ivr.web import journal
 from ivr.web.journal import get_engine
 
+WHERE = {
+    "": "あいさつ",
+    "agent": "オペレーター希望",
+    "queue": "待ち行列",
+    "agent-line": "オペレーター回線（担当者）",
+}
+
 
 def _live() -> dict[str, object]:
     now = clock.now()
@@ -27,7 +34,7 @@ def _live() -> dict[str, object]:
             "started": tokyo(call.started_at),
             "seconds": int((now - call.started_at).total_seconds()),
             "number": call.number_masked or "—",
-            "where": call.where or "あいさつ",
+            "where": WHERE.get(call.where, call.where),
         }
         for call in calls
     ]

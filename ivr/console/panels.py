@@ -1,7 +1,8 @@
 """The Now page's panels that other parts of the hotline fill: the queue, the agents, the callbacks.
 
-A provider is a function (engine, now) → Panel. Until the queue (issue 12) registers its own with
-`register(app, "queue", provider)`, each panel says that there is no data yet; the page needs no change.
+A provider is a function (engine, now) → Panel, registered with `register(app, "queue", provider)`; the
+console's own (console/queue_panels.py, from the journal and the reservations) are registered at init.
+The defaults here name each panel and stand in when no provider is registered or one fails.
 """
 
 from __future__ import annotations

@@ -130,6 +130,42 @@ def outcome(
     return status
 
 
+def take(engine: Engine, callback_id: int, agent: str, now: dt.datetime) -> bool:
+    """Mark one open reservation as being called by the agent (a call made by hand, from the console).
+
+    Refused (False) when it is closed, or when someone else is calling it and the attempt is not stale.
+    """
+    free = or_(
+        callbacks.c.status == "pending",
+        and_(callbacks.c.status == "calling", callbacks.c.agent == agent[:40]),
+        and_(callbacks.c.status == "calling", callbacks.c.next_try_at <= now - STALE_CALLING),
+    )
+    with engine.begin() as connection:
+        taken = connection.execute(
+            update(callbacks)
+            .where(callbacks.c.id == callback_id, free)
+            .values(status="calling", agent=agent[:40], next_try_at=now)
+        ).rowcount
+    return bool(taken == 1)
+
+
+def get(engine: Engine, callback_id: int) -> Any | None:
+    """One reservation, or None."""
+    with engine.connect() as connection:
+        return connection.execute(select(callbacks).where(callbacks.c.id == callback_id)).first()
+
+
+def oldest_open(engine: Engine, limit: int = 5) -> tuple[int, list[Any]]:
+    """How many reservations are open, and the first few of them in order (oldest request first)."""
+    is_open = callbacks.c.status.in_(OPEN_STATES)
+    with engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(callbacks).where(is_open)).scalar_one()
+        first = connection.execute(
+            select(callbacks).where(is_open).order_by(callbacks.c.asked_at, callbacks.c.id).limit(limit)
+        ).all()
+    return int(count), list(first)
+
+
 def pending(engine: Engine) -> int:
     """Reservations still to be called."""
     with engine.connect() as connection:

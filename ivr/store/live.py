@@ -1,4 +1,4 @@
-"""What the console shows as happening now: calls started lately that no status callback has ended."""
+"""What the console shows as happening now: calls in progress, callers in the queue, agents on the line."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
+from ivr.store import waits
 from ivr.store.report import utc
 from ivr.store.tables import calls, events
 
@@ -21,7 +22,7 @@ class LiveCall:
     call_sid: str
     started_at: dt.datetime  # aware UTC
     number_masked: str | None
-    where: str  # the last menu or answer heard, or agent; "" before the first one
+    where: str  # the last menu or answer heard, agent, queue, agent-line (staff); "" before the first one
     last_event_at: dt.datetime  # aware UTC
 
 
@@ -49,6 +50,10 @@ def in_progress(
         last[step.call_sid] = step.at
         if step.kind in _WHERE:
             where[step.call_sid] = "agent" if step.kind.startswith("agent") else str(step.detail)
+        elif step.kind in ("queue-entered", "queue-left"):
+            where[step.call_sid] = "queue" if step.kind == "queue-entered" else "agent"
+        elif step.kind.startswith("line-"):
+            where[step.call_sid] = "agent-line"
     return [
         LiveCall(
             row.call_sid,
@@ -59,3 +64,62 @@ def in_progress(
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A caller in the queue now: since when, at which place they came in, the masked number."""
+
+    call_sid: str
+    entered_at: dt.datetime  # aware UTC
+    number_masked: str | None
+
+
+def waiting(engine: Engine, now: dt.datetime) -> list[Waiting]:
+    """The callers who entered the queue and have not left it, longest wait first."""
+    entered = waits.waiting_calls(engine, utc(now))
+    sids = [sid for sid, _ in entered]
+    with engine.connect() as connection:
+        numbers = dict(
+            connection.execute(
+                select(calls.c.call_sid, calls.c.number_masked).where(calls.c.call_sid.in_(sids))
+            ).all()
+        )
+    return [Waiting(sid, at.replace(tzinfo=dt.UTC), numbers.get(sid)) for sid, at in entered]
+
+
+@dataclass(frozen=True)
+class OnLine:
+    """An agent on the agent line now: who, since when, the last thing done and when."""
+
+    call_sid: str
+    agent: str
+    since: dt.datetime  # aware UTC, the login
+    last: str  # the last agent-line event: line-login, line-take, line-outcome
+    last_detail: str  # queue / callback for a take, how the call went for an outcome (talked, busy, …)
+    last_at: dt.datetime  # aware UTC
+
+
+def on_agent_line(engine: Engine, now: dt.datetime, within: dt.timedelta = RECENT) -> list[OnLine]:
+    """Agent-line calls signed in with a PIN that no status callback has ended, longest on the line first."""
+    since = utc(now - within)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(events.c.call_sid, events.c.at, events.c.kind, events.c.detail)
+            .select_from(events.join(calls, calls.c.call_sid == events.c.call_sid))
+            .where(
+                calls.c.started_at >= since,
+                calls.c.ended_at.is_(None),
+                events.c.kind.in_(("line-login", "line-take", "line-outcome")),
+            )
+            .order_by(events.c.at, events.c.id)
+        ).all()
+    found: dict[str, OnLine] = {}
+    for row in rows:
+        at = row.at.replace(tzinfo=dt.UTC)
+        if row.kind == "line-login":
+            found[row.call_sid] = OnLine(row.call_sid, str(row.detail), at, row.kind, "", at)
+        elif row.call_sid in found:
+            was = found[row.call_sid]
+            found[row.call_sid] = OnLine(was.call_sid, was.agent, was.since, row.kind, str(row.detail), at)
+    return sorted(found.values(), key=lambda line: line.since)
