@@ -249,7 +249,9 @@ def test_an_outcome_is_recorded_and_journaled(
         assert after.next_try_at == row.reserved_at + dt.timedelta(minutes=30)
     line = ("suzuki", "callback-outcome", f"callback {row.id} {outcome} -> {status}")
     assert line in audit_lines(store_app)
-    assert report(store_app)["callbacks"]["by_status"] == {status: 1}  # outcomes: the agent line's only
+    figures = report(store_app)["callbacks"]
+    assert figures["by_status"] == {status: 1}
+    assert figures["outcomes"] == {outcome: 1}  # counted with the agent line's
 
 
 def test_no_answer_three_times_gives_up_and_a_closed_one_takes_no_more(

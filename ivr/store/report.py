@@ -67,6 +67,9 @@ def build(engine: Engine, start: dt.datetime | None, end: dt.datetime | None) ->
             .order_by(events.c.call_sid, events.c.at, events.c.id)
         ).all()
         held = report_queue.reservations(connection)
+        by_hand = report_queue.console_outcomes(
+            connection, utc(start) if start else None, utc(end) if end else None
+        )
     by_call: dict[str, list[Any]] = {}
     for row in event_rows:
         by_call.setdefault(row.call_sid, []).append(row)
@@ -76,6 +79,8 @@ def build(engine: Engine, start: dt.datetime | None, end: dt.datetime | None) ->
         [rows for sid, rows in by_call.items() if sid not in line], [by_call[sid] for sid in sorted(line)]
     )
     extra["callbacks"].update(held)
+    outcomes = Counter(extra["callbacks"]["outcomes"]) + by_hand  # the agent line's and the console's
+    extra["callbacks"]["outcomes"] = dict(sorted(outcomes.items()))
     return {**figures, **extra}
 
 

@@ -90,6 +90,21 @@ def figures(caller_rows: list[list[Any]], line_rows: list[list[Any]]) -> dict[st
     }
 
 
+def console_outcomes(connection: Connection, start: Any, end: Any) -> Counter[str]:
+    """Outcomes recorded by hand on the console's callbacks page (audit `callback <id> <outcome> -> <status>`)."""
+    query = select(audit.c.detail).where(audit.c.action == "callback-outcome")
+    if start is not None:
+        query = query.where(audit.c.at >= start)
+    if end is not None:
+        query = query.where(audit.c.at < end)
+    found: Counter[str] = Counter()
+    for (detail,) in connection.execute(query):
+        parts = str(detail).split()
+        if len(parts) >= 3 and parts[0] == "callback":
+            found[parts[2]] += 1
+    return found
+
+
 def reservations(connection: Connection) -> dict[str, Any]:
     """Reservations by status now, and who revealed numbers (ivr callbacks --reveal)."""
     by_status: dict[Any, Any] = dict(
