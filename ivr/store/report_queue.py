@@ -91,7 +91,7 @@ def figures(caller_rows: list[list[Any]], line_rows: list[list[Any]]) -> dict[st
 
 
 def console_outcomes(connection: Connection, start: Any, end: Any) -> Counter[str]:
-    """Outcomes recorded by hand on the console's callbacks page (audit `callback <id> <outcome> -> <status>`)."""
+    """Outcomes recorded on the console's callbacks page (audit: `callback <id> <outcome> -> <status>`)."""
     query = select(audit.c.detail).where(audit.c.action == "callback-outcome")
     if start is not None:
         query = query.where(audit.c.at >= start)
