@@ -24,8 +24,7 @@ from werkzeug.serving import make_server
 from console_helpers import PASSWORD, add_user, flush
 from helpers import BASE, OPEN_INSTANT, FixedClock, copy_files, make_app, sign
 from ivr.store import callbacks, users
-from ivr.store.report import utc
-from ivr.store.tables import audit
+from ivr.store.tables import audit, utc
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

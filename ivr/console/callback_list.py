@@ -20,7 +20,7 @@ from ivr.flow.queue import QueueSettings
 from ivr.state import get_state
 from ivr.store import callbacks, users
 from ivr.store.sealed import InvalidToken, Sealer
-from ivr.store.tables import OPEN_STATES
+from ivr.store.tables import OPEN_STATES, utc
 from ivr.web.journal import get_engine
 
 # What an agent may record after calling a customer by hand (the agent line records its own).
@@ -103,7 +103,7 @@ def record_outcome(callback_id: int) -> BaseResponse | tuple[str, int]:
     if result not in RECORDABLE:
         return _page(400, problem="結果を選んでください。")
     engine, user, now = get_engine(), me(), clock.now()
-    naive = now.astimezone(dt.UTC).replace(tzinfo=None)
+    naive = utc(now)
     if not callbacks.take(engine, callback_id, user.name, naive):
         return _page(409, problem=f"予約 {callback_id} は終了しているか、ほかの担当者が発信中です。")
     loaded = get_state().loaded

@@ -21,7 +21,7 @@ from ivr.store import agents as agent_list
 from ivr.store import callbacks as reservations
 from ivr.store.numbers import number_hash
 from ivr.store.sealed import InvalidToken, Sealer, parse_keys
-from ivr.store.tables import audit
+from ivr.store.tables import audit, utc
 from ivr.web.journal import get_engine
 
 NAME = re.compile(r"^[A-Za-z0-9._\-]{1,40}$")
@@ -29,7 +29,7 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 def _now() -> dt.datetime:
-    return clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+    return utc(clock.now())
 
 
 def _failed(error: SQLAlchemyError) -> click.ClickException:

@@ -14,8 +14,10 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import clock
+from ivr.state import get_state
 from ivr.store import callbacks, migrate
 from ivr.store import report as reports
+from ivr.store.tables import utc
 from ivr.web.journal import get_engine
 
 _AGE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
@@ -135,13 +137,13 @@ def purge(age: str | None) -> None:
 
     keep = parse_age(age) if age else dt.timedelta(days=int(current_app.config["IVR_RETENTION_DAYS"]))
     cutoff = clock.now() - keep
-    loaded = current_app.extensions["ivr.state"].loaded
+    loaded = get_state().loaded
     keep_numbers = loaded.bundle.flow.queue.callback_retention_days if loaded else 30
-    erase_before = reports.utc(clock.now() - dt.timedelta(days=keep_numbers))
+    erase_before = utc(clock.now() - dt.timedelta(days=keep_numbers))
     try:
         n_calls, n_events = reports.purge(get_engine(), cutoff)
         erased = callbacks.erase_numbers(get_engine(), erase_before)
-        closed = callbacks.delete_closed(get_engine(), reports.utc(cutoff))
+        closed = callbacks.delete_closed(get_engine(), utc(cutoff))
     except SQLAlchemyError as error:
         raise _database_failed(error) from error
     click.echo(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import clock
 from ivr.store import users
-from ivr.store.report import utc
+from ivr.store.tables import utc
 from ivr.store.users import ROLES, UserError
 from ivr.web.journal import get_engine
 

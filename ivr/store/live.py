@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from ivr.store import waits
-from ivr.store.report import utc
-from ivr.store.tables import calls, events
+from ivr.store.tables import calls, events, utc
 
 RECENT = dt.timedelta(hours=1)  # a call older than this without an end lost its status callback
 _WHERE = ("menu", "answer", "agent", "agent-closed", "agent-done")

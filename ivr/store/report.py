@@ -12,17 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Select, delete, func, or_, select
 
 from ivr.store import report_queue
-from ivr.store.tables import calls, events
+from ivr.store.tables import calls, events, utc
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 # events after which the caller was with a person, or being told goodbye: where a hang-up then happened
 _HANGUP_KIND = {"agent": "agent", "agent-done": "agent", "no-input-final": "final", "invalid-final": "final"}
 _POSITION_KINDS = ("menu", "answer", "agent-closed", *_HANGUP_KIND)
-
-
-def utc(instant: dt.datetime) -> dt.datetime:
-    """An aware instant as the naive UTC the tables hold."""
-    return instant.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _calls_in(start: dt.datetime | None, end: dt.datetime | None) -> Select[Any]:

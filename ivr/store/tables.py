@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
 
 # Deterministic constraint names, so migrations name the same things on SQLite and PostgreSQL.
@@ -12,6 +14,12 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+def utc(instant: dt.datetime) -> dt.datetime:
+    """An aware instant as the naive UTC the tables hold."""
+    return instant.astimezone(dt.UTC).replace(tzinfo=None)
+
 
 # Times are naive UTC: compared as text on SQLite, as timestamps on PostgreSQL, the same order on both.
 calls = Table(

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
-from ivr.store.report import utc
-from ivr.store.tables import calls, events
+from ivr.store.tables import calls, events, utc
 
 
 @dataclass(frozen=True)

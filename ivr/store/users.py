@@ -10,8 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, Row, delete, insert, select, update
 
-from ivr.store.report import utc
-from ivr.store.tables import audit, users
+from ivr.store.tables import audit, users, utc
 
 ROLES = ("viewer", "agent", "admin")  # each sees what the one before it sees, and more
 MAX_FAILURES = 5  # wrong passwords in a row that lock the account

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, and_, select
 
-from ivr.store.tables import events
+from ivr.store.tables import events, utc
 
 log = logging.getLogger("ivr.queue")
 BRIDGED = ("bridged", "bridging-in-process")
@@ -107,7 +107,7 @@ class Refresher:
     def refresh(self) -> Snapshot:
         """Recompute now (the thread, and tests); on a database failure keep the last figures, marked."""
         window_min, min_history = self.settings()
-        now = self.clock().astimezone(dt.UTC).replace(tzinfo=None)
+        now = utc(self.clock())
         try:
             seconds, history = per_place(self.engine, now, dt.timedelta(minutes=window_min), min_history)
             waiting = len(waiting_calls(self.engine, now))

@@ -17,7 +17,7 @@ from ivr.call import agent_line_render as render
 from ivr.state import Loaded
 from ivr.store import agents, callbacks, waits
 from ivr.store.sealed import InvalidToken
-from ivr.web import reservations
+from ivr.web import reservations, webhook
 from ivr.web.signature import protect
 from ivr.web.webhook import note, twiml, with_flow
 
@@ -84,7 +84,7 @@ def incoming(loaded: Loaded) -> Response:
 @with_flow
 def pin(loaded: Loaded) -> Response:
     """The PIN: right → the menu; wrong (or none) three times → hang up, journaled."""
-    wrong = reservations.number_arg("w", MAX_PIN_TRIES)
+    wrong = webhook.count("w", MAX_PIN_TRIES)
     try:
         found = _agent(loaded)
     except Exception as error:
@@ -105,7 +105,7 @@ def menu_response(loaded: Loaded, name: str, before: tuple[str, ...] = ()) -> Re
     """The counts and the choices."""
     waiting = len(waits.waiting_calls(reservations.sync_engine(), reservations.naive_now()))
     pending = callbacks.pending(reservations.sync_engine())
-    n = reservations.number_arg("n")
+    n = webhook.count("n", 3)
     if n >= 3:  # an agent who left the phone off the hook
         return twiml(render.end(loaded.renderer, ("goodbye",)))
     return twiml(render.menu(loaded.renderer, _session(name), waiting, pending, n, before))

@@ -51,7 +51,7 @@ def choose(loaded: Loaded) -> Response:
         return start(loaded, path, asked, in_queue=0)
     if digits == "2" and open_now and webhook.hours(loaded).open:
         return queue.enqueue_or_offer(loaded, path)
-    if digits == "9" or (not digits and reservations.number_arg("n") >= 1):
+    if digits == "9" or (not digits and webhook.count("n", 3) >= 1):
         return twiml(loaded.renderer.node(""))
     before = ("invalid_key",) if digits else ("no_input",)
     return twiml(
@@ -92,7 +92,7 @@ def confirm(loaded: Loaded) -> Response:
         return reserve(loaded, path, asked, in_queue, number)
     if digits == "2":
         return twiml(queue_render.entry(loaded.renderer, path, asked, in_queue))
-    misses = reservations.number_arg("n")
+    misses = webhook.count("n", 3)
     if misses >= 2:
         return _give_up(loaded, path, asked, in_queue)
     k = request.args.get("k", "") if keyed else ""
@@ -105,7 +105,7 @@ def number(loaded: Loaded) -> Response:
     """A keyed number (ended by #): refused with the reason, or read back for confirmation."""
     path, asked, in_queue = position(loaded), reservations.asked(), reservations.flag("q")
     digits = request.form.get("Digits", "").strip()[:16]
-    misses = reservations.number_arg("m")
+    misses = webhook.count("m", 3)
     verdict = phone.check(digits) if digits else "invalid"
     if verdict == "ok":
         k = reservations.sealer().seal(digits)

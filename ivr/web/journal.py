@@ -20,7 +20,7 @@ from ivr.store import engine as engines
 from ivr.store import migrate
 from ivr.store.journal import Event, Journal
 from ivr.store.numbers import number_hash
-from ivr.store.report import utc
+from ivr.store.tables import utc
 from ivr.web import metrics
 
 log = logging.getLogger("ivr.journal")

@@ -8,10 +8,11 @@ from flask import Flask, current_app, request
 from sqlalchemy import Engine
 
 from ivr import clock
-from ivr.state import Loaded
+from ivr.state import Loaded, state_of
 from ivr.store import engine as engines
 from ivr.store.numbers import number_hash
 from ivr.store.sealed import Sealer, parse_keys
+from ivr.store.tables import utc
 from ivr.store.waits import Refresher, Snapshot
 
 # The one place a caller's webhook waits on the database is committing a reservation (and the agent line,
@@ -69,13 +70,7 @@ def asked_at() -> dt.datetime:
 
 def naive_now() -> dt.datetime:
     """The app's clock as naive UTC."""
-    return clock.now().astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def number_arg(name: str, limit: int = 3) -> int:
-    """A small counter from the query (misses, attempts)."""
-    value = request.args.get(name, "0")
-    return min(int(value), limit) if value.isdigit() and len(value) < 3 else 0
+    return utc(clock.now())
 
 
 def flag(name: str) -> int:
@@ -92,7 +87,7 @@ def init_app(app: Flask) -> None:
     app.extensions["ivr.engine.sync"] = engines.create(url, timeout_s=SYNC_TIMEOUT_S)
 
     def settings() -> tuple[int, int]:
-        loaded: Loaded | None = app.extensions["ivr.state"].loaded
+        loaded: Loaded | None = state_of(app).loaded
         q = loaded.bundle.flow.queue if loaded else None
         return (q.estimate_window_min, q.estimate_min_history) if q else (60, 5)
 

@@ -38,10 +38,10 @@ def with_flow(view: Callable[[Loaded], Response]) -> Callable[[], Response]:
     return guarded
 
 
-def count(name: str) -> int:
-    """A miss counter from the query; anything but a small number counts as 0."""
+def count(name: str, limit: int = MAX_COUNT) -> int:
+    """A small counter from the query (misses, tries), at most `limit`; anything else counts as 0."""
     value = request.args.get(name, "0")
-    return min(int(value), MAX_COUNT) if value.isdigit() and len(value) < 3 else 0
+    return min(int(value), limit) if value.isdigit() and len(value) < 3 else 0
 
 
 def raw_position() -> str:
