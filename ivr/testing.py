@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask.testing import FlaskClient
@@ -69,3 +70,11 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def without_queue(flows: Path) -> None:
+    """Remove the `queue:` section from a flows.yaml: the flow then dials the agent directly."""
+    lines = flows.read_text("utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("queue:"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i].startswith(" "))
+    flows.write_text("".join(lines[:start] + lines[end:]), "utf-8")

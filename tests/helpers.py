@@ -66,14 +66,6 @@ def copy_files(dest: Path) -> Path:
     return dest
 
 
-def without_queue(flows: Path) -> None:
-    """Remove the `queue:` section from a flows.yaml: the flow then dials the agent directly."""
-    lines = flows.read_text("utf-8").splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.startswith("queue:"))
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i].startswith(" "))
-    flows.write_text("".join(lines[:start] + lines[end:]), "utf-8")
-
-
 _MIGRATED: list[Path] = []
 
 

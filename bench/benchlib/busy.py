@@ -23,7 +23,17 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from benchlib.common import BASE, HOTLINE, RESULTS, conclude, copy_ops_files, flask, serve, service_env
+from benchlib.common import (
+    BASE,
+    HOTLINE,
+    RESULTS,
+    conclude,
+    copy_ops_files,
+    each_database,
+    flask,
+    serve,
+    service_env,
+)
 from benchlib.day import database
 from benchlib.traffic import call_form, send, signed
 from ivr.flow.bundle import Sources, load
@@ -306,11 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = RESULTS / f"busy-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
-    summary: dict[str, object] = {}
-    failures: list[str] = []
-    for kind in ["sqlite", "postgresql"] if args.database == "both" else [args.database]:
-        summary[kind], failed = run(kind, args, out)
-        failures += failed
+    summary, failures = each_database(args.database, lambda kind: run(kind, args, out))
     return conclude(out, summary, failures)
 
 

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,6 +267,18 @@ def serve(
         yield running
     finally:
         running.stop()
+
+
+def each_database(
+    choice: str, run: Callable[[str], tuple[dict[str, object], list[str]]]
+) -> tuple[dict[str, object], list[str]]:
+    """Run a bench on "sqlite", "postgresql" or "both": the summary by database and every failure."""
+    summary: dict[str, object] = {}
+    failures: list[str] = []
+    for kind in ["sqlite", "postgresql"] if choice == "both" else [choice]:
+        summary[kind], failed = run(kind)
+        failures += failed
+    return summary, failures
 
 
 def conclude(out: Path, summary: dict[str, object], failures: list[str]) -> int:

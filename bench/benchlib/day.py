@@ -27,6 +27,7 @@ from benchlib.common import (
     SERVERS,
     conclude,
     copy_ops_files,
+    each_database,
     flask,
     serve,
     service_env,
@@ -34,7 +35,7 @@ from benchlib.common import (
 from benchlib.traffic import call_form, send, signed
 from ivr.flow.bundle import Sources, load
 from ivr.flow.model import Flow
-from ivr.testing import scratch_database
+from ivr.testing import scratch_database, without_queue
 
 OUTCOMES = ["completed", "busy", "no-answer", "failed", "canceled"]
 
@@ -182,8 +183,9 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, objec
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-day-") as tmp:
         files = copy_ops_files(Path(tmp) / "ops")
+        flows = files / "flows.yaml"
+        without_queue(flows)  # a day of the menu and direct transfers (bench/busy plays the queue)
         if not args.real_hours:  # open all day today, so that transfers happen whatever the hour
-            flows = files / "flows.yaml"
             today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 9 * 3600))
             text = flows.read_text("utf-8").replace(
                 "open_dates: {}", f'open_dates: {{{today}: "0:00-23:59"}}'
@@ -234,11 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = RESULTS / f"day-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
-    summary: dict[str, object] = {}
-    failures: list[str] = []
-    for kind in ["sqlite", "postgresql"] if args.database == "both" else [args.database]:
-        summary[kind], failed = run(kind, args, out)
-        failures += failed
+    summary, failures = each_database(args.database, lambda kind: run(kind, args, out))
     return conclude(out, summary, failures)
 
 

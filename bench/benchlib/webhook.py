@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from unittest import mock
 from xml.etree import ElementTree
 
@@ -213,8 +214,11 @@ def database_url(contender: Contender, folder: Path, postgres: str) -> Iterator[
         yield f"sqlite:///{folder / (contender.name.replace('@', '-') + '.db')}"
 
 
-def measure(c: Contender, requests_file: Path, args: argparse.Namespace, per_line: list[int]) -> None:
-    """One full-load wrk run on a contender, with its workers' CPU and the other processes' load."""
+def timed_wrk(
+    c: Contender, requests_file: Path, args: argparse.Namespace, **pacing: Any
+) -> tuple[wrk.WrkResult, float, dict[int, int]]:
+    """One wrk run on a contender: the result (with the other processes' CPU share), its seconds, and
+    each worker's CPU ticks meanwhile."""
     foreign, before, began = ForeignLoad(), worker_ticks(c.live), time.monotonic()
     result = wrk.run(
         c.name,
@@ -223,10 +227,17 @@ def measure(c: Contender, requests_file: Path, args: argparse.Namespace, per_lin
         connections=args.connections,
         duration_s=args.duration,
         threads=args.threads,
+        **pacing,
     )
     seconds, after = time.monotonic() - began, worker_ticks(c.live)
     result.data["foreign_cpu"] = foreign.share()
-    c.cpu_ticks.append({pid: after[pid] - before.get(pid, after[pid]) for pid in after})
+    return result, seconds, {pid: after[pid] - before.get(pid, after[pid]) for pid in after}
+
+
+def measure(c: Contender, requests_file: Path, args: argparse.Namespace, per_line: list[int]) -> None:
+    """One full-load wrk run on a contender, with its workers' CPU and the other processes' load."""
+    result, seconds, ticks = timed_wrk(c, requests_file, args)
+    c.cpu_ticks.append(ticks)
     c.seconds.append(seconds)
     c.full.append(result)
     c.sent_events += sent_events(result, per_line)
@@ -241,20 +252,8 @@ def measure(c: Contender, requests_file: Path, args: argparse.Namespace, per_lin
 def paced(c: Contender, requests_file: Path, args: argparse.Namespace, per_line: list[int]) -> None:
     """A run at half the contender's measured capacity (32 connections, requests paced)."""
     target = c.rps() / 2
-    foreign, before, began = ForeignLoad(), worker_ticks(c.live), time.monotonic()
-    result = wrk.run(
-        c.name,
-        c.live.url,
-        requests_file,
-        connections=args.connections,
-        duration_s=args.duration,
-        threads=args.threads,
-        script=PACED_LUA,
-        extra_args=(f"{target / args.threads:.1f}",),
-    )
-    c.paced_seconds, after = time.monotonic() - began, worker_ticks(c.live)
-    c.paced_ticks = {pid: after[pid] - before.get(pid, after[pid]) for pid in after}
-    result.data["foreign_cpu"] = foreign.share()
+    pacing = {"script": PACED_LUA, "extra_args": (f"{target / args.threads:.1f}",)}
+    result, c.paced_seconds, c.paced_ticks = timed_wrk(c, requests_file, args, **pacing)
     result.data["target_rps"] = target
     c.paced = result
     c.sent_events += sent_events(result, per_line)
