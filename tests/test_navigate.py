@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from helpers import ROOT
@@ -9,8 +11,11 @@ from ivr.call import navigate
 from ivr.call.hours import Availability
 from ivr.call.navigate import Step
 from ivr.flow.bundle import Sources, load
+from ivr.flow.queue import QueueSettings
 
-FLOW = load(Sources(ROOT / "flows.yaml", ROOT / "prompts", ROOT / "audio")).flow
+QUEUED = load(Sources(ROOT / "flows.yaml", ROOT / "prompts", ROOT / "audio")).flow  # as shipped
+assert QUEUED.queue.enabled
+FLOW = dataclasses.replace(QUEUED, queue=QueueSettings())  # the table's rows: `0` dials directly
 OPEN = Availability(True, "open")
 EVENING = Availability(False, "after_hours", ("closed.after_hours", "next.intro"))
 EMERGENCY = Availability(False, "emergency", ("emergency_closed",))
@@ -163,3 +168,34 @@ def test_dial_done(outcome: str, step: Step) -> None:
 )
 def test_resolve(path: str, resolved: str) -> None:
     assert navigate.resolve(FLOW, path) == resolved
+
+
+@pytest.mark.parametrize(
+    ("digits", "no_input", "now", "step"),
+    [
+        ("0", 0, OPEN, Step("queue", "2", event="agent")),
+        (
+            "0",
+            0,
+            EVENING,
+            Step(
+                "offer",
+                "2",
+                "closed",
+                notice=EVENING.notice,
+                event="agent-closed",
+                fields={"reason": "after_hours"},
+            ),
+        ),
+        ("", SILENCES - 1, OPEN, Step("queue", "2", event="no-input-final")),
+        (
+            "",
+            SILENCES - 1,
+            EVENING,
+            Step("goodbye", "2", "closed", notice=EVENING.notice, event="no-input-final"),
+        ),
+    ],
+    ids=["agent-open-queues", "agent-closed-offers-a-callback", "final-open-queues", "final-closed-goodbye"],
+)
+def test_with_a_queue(digits: str, no_input: int, now: Availability, step: Step) -> None:
+    assert navigate.key(QUEUED, "2", "2", digits, no_input, 0, lambda: now) == step

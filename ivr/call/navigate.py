@@ -23,9 +23,10 @@ DIAL_OUTCOMES: dict[str, Reason] = {
 
 @dataclass(frozen=True)
 class Step:
-    """What the caller hears next: a menu or answer (node), a transfer (agent) or the end (goodbye)."""
+    """What the caller hears next: a menu or answer (node), a transfer (agent), the queue for an agent
+    (queue), the closed notice then the callback offer (offer), or the end (goodbye)."""
 
-    kind: Literal["node", "agent", "goodbye"]
+    kind: Literal["node", "agent", "queue", "offer", "goodbye"]
     path: str = ""
     reason: Reason = ""
     no_input: int = 0
@@ -50,19 +51,19 @@ def resolve(flow: Flow, path: str) -> str:
     return path[:MAX_PATH]
 
 
-def agent_or_hours(path: str, now: Availability) -> Step:
-    """A person in hours; otherwise why the line is closed and when it opens, then the same menu."""
+def agent_or_hours(path: str, now: Availability, *, queued: bool = False) -> Step:
+    """A person in hours (through the queue when the flow has one); otherwise why the line is closed and
+    when it opens, then the same menu (with a queue: the offer of a callback for when it opens)."""
     if now.open:
-        return Step("agent", path, event="agent")
-    return Step(
-        "node", path, "closed", notice=now.notice, event="agent-closed", fields={"reason": now.reason}
-    )
+        return Step("queue" if queued else "agent", path, event="agent")
+    kind: Literal["node", "offer"] = "offer" if queued else "node"
+    return Step(kind, path, "closed", notice=now.notice, event="agent-closed", fields={"reason": now.reason})
 
 
-def final(path: str, now: Availability, event: str) -> Step:
+def final(path: str, now: Availability, event: str, *, queued: bool = False) -> Step:
     """After too many misses in a menu: a person in hours, else the closed notice and goodbye."""
     if now.open:
-        return Step("agent", path, event=event)
+        return Step("queue" if queued else "agent", path, event=event)
     return Step("goodbye", path, "closed", notice=now.notice, event=event)
 
 
@@ -87,10 +88,10 @@ def key(
                 return Step("node", path, "closing", 1, invalid)
             return Step("goodbye", path, event="done")
         if no_input + 1 >= flow.input.max_no_input:
-            return final(path, hours(), "no-input-final")
+            return final(path, hours(), "no-input-final", queued=flow.queue.enabled)
         return Step("node", path, "no_input", no_input + 1, invalid)
     if digits == keys.agent:
-        return agent_or_hours(path, hours())
+        return agent_or_hours(path, hours(), queued=flow.queue.enabled)
     if digits == keys.repeat or path != heard:
         # the menu the caller heard was edited away: the key meant something there, not here,
         # so play the menu that survives instead of guessing
@@ -104,7 +105,7 @@ def key(
     if answer is None and len(digits) == 1 and flow.walk(path)[0][-1].option(digits) is not None:
         return Step("node", path + digits)
     if invalid + 1 >= flow.input.max_invalid:
-        return final(path, hours(), "invalid-final")
+        return final(path, hours(), "invalid-final", queued=flow.queue.enabled)
     return Step("node", path, "invalid", no_input, invalid + 1)
 
 

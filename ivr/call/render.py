@@ -173,7 +173,10 @@ class Renderer:
         return self._memo(("goodbye", notice), build)
 
     def step(self, step: Step) -> str:
-        """The TwiML of a navigation step."""
+        """The TwiML of a navigation step (the queue and the offer are the web layer's: they need the hour
+        the caller asked and the queue's size, which this renderer does not know)."""
+        if step.kind in ("queue", "offer"):
+            raise ValueError(f"a {step.kind} step is rendered by ivr.web, not by Renderer.step")
         if step.kind == "agent":
             return self.agent(step.path)
         if step.kind == "goodbye":

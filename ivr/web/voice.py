@@ -26,13 +26,11 @@ def answer(loaded: Loaded, step: Step) -> Response:
         note(step.event, p=step.path, **step.fields)
     if step.kind == "node" and not step.reason:
         journal.heard(loaded, step.path)
-    if loaded.bundle.flow.queue.enabled:
-        if step.kind == "agent":  # in hours: wait in the queue for the next free agent
-            return queue.enqueue_or_offer(loaded, step.path)
-        if step.kind == "node" and step.reason == "closed":  # the hours, then a callback for later
-            note("callback-offer", p=step.path, reason="closed")
-            asked = reservations.now_s()
-            return callback.offer_response(loaded, step.path, asked, False, step.notice)
+    if step.kind == "queue":  # in hours: wait in the queue for the next free agent
+        return queue.enqueue_or_offer(loaded, step.path)
+    if step.kind == "offer":  # closed: why and when, then a callback for later
+        note("callback-offer", p=step.path, reason="closed")
+        return callback.offer_response(loaded, step.path, reservations.now_s(), False, step.notice)
     return twiml(loaded.renderer.step(step))
 
 
@@ -79,7 +77,8 @@ def key(loaded: Loaded) -> Response:
 def agent(loaded: Loaded) -> Response:
     """Put the caller through to a person in hours; otherwise read the hours and return to the menu."""
     path = position(loaded)
-    return answer(loaded, navigate.agent_or_hours(path, webhook.hours(loaded)))
+    queued = loaded.bundle.flow.queue.enabled
+    return answer(loaded, navigate.agent_or_hours(path, webhook.hours(loaded), queued=queued))
 
 
 @bp.post("/agent/done")
