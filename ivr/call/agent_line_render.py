@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from ivr.call.render import Renderer
 from ivr.flow.queue_prompts import count_id
@@ -10,15 +10,10 @@ from ivr.flow.queue_prompts import count_id
 LINE = "/voice/agent-line"
 
 
-def _say_all(r: Renderer, parent: VoiceResponse | Gather, prompts: tuple[str, ...]) -> None:
-    for prompt_id in prompts:
-        r.speak(parent, prompt_id)
-
-
 def end(r: Renderer, prompts: tuple[str, ...]) -> str:
     """Say these and hang up."""
     response = VoiceResponse()
-    _say_all(r, response, prompts)
+    r.speak(response, *prompts)
     response.hangup()
     return str(response)
 
@@ -27,12 +22,9 @@ def pin(r: Renderer, wrong: int, before: tuple[str, ...] = ()) -> str:
     """Ask for the PIN, ended by #; silence counts as a wrong PIN."""
     response = VoiceResponse()
     action = r.urls.to(f"{LINE}/pin", w=wrong)
-    gather = Gather(
-        input="dtmf", action=action, method="POST", num_digits=12, finish_on_key="#", timeout=10,
-        action_on_empty_result=False,
-    )  # fmt: skip
-    _say_all(r, gather, (*before, "agent_line.pin"))
-    response.append(gather)
+    response.append(
+        r.gather(action, (*before, "agent_line.pin"), num_digits=12, finish_on_key="#", timeout=10)
+    )
     response.redirect(action, method="POST")
     return str(response)
 
@@ -51,12 +43,7 @@ def menu(
         "agent_line.menu",
     )
     response = VoiceResponse()
-    gather = Gather(
-        input="dtmf", action=r.urls.to(f"{LINE}/choose", **session), method="POST", num_digits=1,
-        timeout=r.flow.input.timeout_s, finish_on_key="", action_on_empty_result=False,
-    )  # fmt: skip
-    _say_all(r, gather, prompts)
-    response.append(gather)
+    response.append(r.gather(r.urls.to(f"{LINE}/choose", **session), prompts))
     response.redirect(r.urls.to(f"{LINE}/menu", **session, n=n + 1), method="POST")
     return str(response)
 
@@ -64,7 +51,7 @@ def menu(
 def take_caller(r: Renderer, session: dict[str, str], context: tuple[str, ...]) -> str:
     """What the next caller last heard, then <Dial><Queue>: back to the menu when the call ends."""
     response = VoiceResponse()
-    _say_all(r, response, context)
+    r.speak(response, *context)
     dial = Dial(action=r.urls.to(f"{LINE}/menu", **session), method="POST", timeout=60)
     dial.queue(r.flow.queue.name, url=r.urls.to("/voice/queue/connect"), method="POST")
     response.append(dial)
@@ -90,12 +77,7 @@ def ask_outcome(r: Renderer, session: dict[str, str], callback_id: int) -> str:
     """After a call that was answered: 1 talked, 2 wrong number (silence: talked)."""
     response = VoiceResponse()
     action = r.urls.to(f"{LINE}/outcome", **session, id=callback_id)
-    gather = Gather(
-        input="dtmf", action=action, method="POST", num_digits=1, timeout=r.flow.input.timeout_s,
-        finish_on_key="", action_on_empty_result=False,
-    )  # fmt: skip
-    r.speak(gather, "agent_line.outcome")
-    response.append(gather)
+    response.append(r.gather(action, ("agent_line.outcome",)))
     response.redirect(action, method="POST")
     return str(response)
 
@@ -103,6 +85,6 @@ def ask_outcome(r: Renderer, session: dict[str, str], callback_id: int) -> str:
 def to_menu(r: Renderer, session: dict[str, str], before: tuple[str, ...]) -> str:
     """Say these, then the menu again."""
     response = VoiceResponse()
-    _say_all(r, response, before)
+    r.speak(response, *before)
     response.redirect(r.urls.to(f"{LINE}/menu", **session), method="POST")
     return str(response)

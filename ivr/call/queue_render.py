@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.call.render import Renderer
 from ivr.flow.queue_prompts import position_id
 
 
-def _gather(r: Renderer, action: str, prompts: tuple[str, ...], **options: object) -> Gather:
-    gather = Gather(
-        input="dtmf",
-        action=action,
-        method="POST",
-        action_on_empty_result=False,
-        **{"num_digits": 1, "timeout": r.flow.input.timeout_s, "finish_on_key": "", **options},
-    )
-    for prompt_id in prompts:
-        r.speak(gather, prompt_id)
-    return gather
-
-
 def enqueue(r: Renderer, path: str, asked: int, before: tuple[str, ...] = ("agent_connecting",)) -> str:
     """Into Twilio's queue; the wait URL and the action carry where the caller was and when they asked."""
     response = VoiceResponse()
-    for prompt_id in before:
-        r.speak(response, prompt_id)
+    r.speak(response, *before)
     q = r.flow.queue
     response.enqueue(
         q.name,
@@ -43,7 +29,7 @@ def wait(r: Renderer, path: str, asked: int, position: int, estimate: str) -> st
     response = VoiceResponse()
     prompts = (position_id(position, q.positions), estimate, "queue.comfort", "queue.keys")
     action = r.urls.to("/voice/queue/key", p=path, t=asked)
-    response.append(_gather(r, action, prompts, timeout=q.announce_every_s))
+    response.append(r.gather(action, prompts, timeout=q.announce_every_s))
     response.redirect(r.urls.to("/voice/queue/wait", p=path, t=asked, r=1), method="POST")
     return str(response)
 
@@ -59,8 +45,7 @@ def leave(r: Renderer, prompt_id: str) -> str:
 def back_to_wait(r: Renderer, path: str, asked: int, before: tuple[str, ...] = ()) -> str:
     """Inside the queue: after something else, back to the wait loop (the caller keeps their place)."""
     response = VoiceResponse()
-    for prompt_id in before:
-        r.speak(response, prompt_id)
+    r.speak(response, *before)
     response.redirect(r.urls.to("/voice/queue/wait", p=path, t=asked, r=1), method="POST")
     return str(response)
 
@@ -73,7 +58,7 @@ def offer(
     o = int(open_now)
     action = r.urls.to("/voice/callback/choose", p=path, t=asked, o=o, n=n)
     prompt = "callback.offer.open" if open_now else "callback.offer.closed"
-    response.append(_gather(r, action, (*before, prompt)))
+    response.append(r.gather(action, (*before, prompt)))
     response.redirect(action, method="POST")
     return str(response)
 
@@ -86,7 +71,7 @@ def readback(r: Renderer, path: str, asked: int, q: int, number: str, k: str = "
     if k:
         params["k"] = k
     action = r.urls.to("/voice/callback/confirm", **params)
-    response.append(_gather(r, action, ("callback.readback.intro", *digits, "callback.readback.end")))
+    response.append(r.gather(action, ("callback.readback.intro", *digits, "callback.readback.end")))
     response.redirect(action, method="POST")
     return str(response)
 
@@ -95,7 +80,7 @@ def entry(r: Renderer, path: str, asked: int, q: int, before: tuple[str, ...] = 
     """「市外局番からご入力のうえ、最後にシャープを」: up to 12 keys ended by #."""
     response = VoiceResponse()
     action = r.urls.to("/voice/callback/number", p=path, t=asked, q=q, m=m)
-    gather = _gather(r, action, (*before, "callback.enter"), num_digits=12, finish_on_key="#", timeout=10)
+    gather = r.gather(action, (*before, "callback.enter"), num_digits=12, finish_on_key="#", timeout=10)
     response.append(gather)
     response.redirect(action, method="POST")
     return str(response)
@@ -104,8 +89,7 @@ def entry(r: Renderer, path: str, asked: int, q: int, before: tuple[str, ...] = 
 def finish(r: Renderer, prompts: tuple[str, ...]) -> str:
     """Say these, goodbye, hang up."""
     response = VoiceResponse()
-    for prompt_id in (*prompts, "goodbye"):
-        r.speak(response, prompt_id)
+    r.speak(response, *prompts, "goodbye")
     response.hangup()
     return str(response)
 

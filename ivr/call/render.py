@@ -60,39 +60,33 @@ class Renderer:
                 self._cache[key] = cached
         return cached
 
-    def _speak(self, parent: VoiceResponse | Gather, prompt_id: str) -> None:
-        """Play the prompt's audio, or say its text when the audio is missing or stale."""
-        entry = self.bundle.audio.get(prompt_id)
-        if entry is not None:
-            parent.play(self.urls.file(entry.file))
-            return
-        prompt = self.bundle.prompts[prompt_id]
-        if prompt.rate == 1.0 or not self.flow.say_voice.startswith(SSML_VOICES):
-            parent.say(prompt.speech, language=self.flow.say_language, voice=self.flow.say_voice)
-            return
-        say = Say(language=self.flow.say_language, voice=self.flow.say_voice)
-        say.prosody(prompt.speech, rate=f"{round(prompt.rate * 100)}%")
-        parent.append(say)
+    def speak(self, parent: VoiceResponse | Gather, *prompt_ids: str) -> None:
+        """Play each prompt's audio, or say its text when the audio is missing or stale."""
+        for prompt_id in prompt_ids:
+            entry = self.bundle.audio.get(prompt_id)
+            if entry is not None:
+                parent.play(self.urls.file(entry.file))
+                continue
+            prompt = self.bundle.prompts[prompt_id]
+            if prompt.rate == 1.0 or not self.flow.say_voice.startswith(SSML_VOICES):
+                parent.say(prompt.speech, language=self.flow.say_language, voice=self.flow.say_voice)
+                continue
+            say = Say(language=self.flow.say_language, voice=self.flow.say_voice)
+            say.prosody(prompt.speech, rate=f"{round(prompt.rate * 100)}%")
+            parent.append(say)
 
-    def speak(self, parent: VoiceResponse | Gather, prompt_id: str) -> None:
-        """Play (or say) one prompt into a response or a Gather: for the other TwiML builders of a call."""
-        self._speak(parent, prompt_id)
+    def gather(self, action: str, prompt_ids: tuple[str, ...], **options: object) -> Gather:
+        """A keypad Gather posting to `action` that plays the prompts (a key interrupts them): one key,
+        the flow's timeout, `#` delivered as a digit; `options` override (the agent line's PIN)."""
+        settings = {"num_digits": 1, "timeout": self.flow.input.timeout_s, "finish_on_key": "", **options}
+        gather = Gather(input="dtmf", action=action, method="POST", action_on_empty_result=False, **settings)
+        self.speak(gather, *prompt_ids)
+        return gather
 
     def _gather(self, path: str, prompt_ids: tuple[str, ...], no_input: int, invalid: int) -> VoiceResponse:
         response = VoiceResponse()
         action = self.urls.to("/voice/key", p=path, n=no_input, x=invalid)
-        gather = Gather(
-            input="dtmf",
-            num_digits=1,
-            timeout=self.flow.input.timeout_s,
-            finish_on_key="",
-            action=action,
-            method="POST",
-            action_on_empty_result=False,
-        )
-        for prompt_id in prompt_ids:
-            self._speak(gather, prompt_id)
-        response.append(gather)
+        response.append(self.gather(action, prompt_ids))
         # A Gather that times out falls through: this Redirect (no Digits) is how "no input" arrives.
         response.redirect(action, method="POST")
         return response
@@ -143,7 +137,7 @@ class Renderer:
 
         def build() -> VoiceResponse:
             response = VoiceResponse()
-            self._speak(response, "agent_connecting")
+            self.speak(response, "agent_connecting")
             agent = self.flow.agent
             dial = Dial(
                 timeout=agent.dial_timeout_s,
@@ -165,8 +159,7 @@ class Renderer:
 
         def build() -> VoiceResponse:
             response = VoiceResponse()
-            for prompt_id in (*notice, "goodbye"):
-                self._speak(response, prompt_id)
+            self.speak(response, *notice, "goodbye")
             response.hangup()
             return response
 
