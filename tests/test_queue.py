@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 from flask import Flask
 
-from helpers import BASE, CLOSED_INSTANT, FixedClock, heard, parse, query
+from helpers import BASE, CLOSED_INSTANT, FixedClock, heard, make_app, parse, query
 from ivr.store.journal import Journal
 from ivr.testing import Twilio
 from ivr.web.reservations import refresher_of
@@ -184,3 +186,19 @@ def test_the_queue_appears_in_the_report(app: Flask, twilio: Twilio) -> None:
         "wait_s": {"bridged": 1, "median": 80, "mean": 80.0, "max": 80},
     }
     assert figures["agent_requests"] == {"in_hours": 2, "out_of_hours": 0}
+
+
+def test_the_estimate_thread_ends_with_its_app(files: Path, clock: FixedClock) -> None:
+    app = make_app(files, clock)
+    refresher = refresher_of(app)
+    refresher.every_s = 0.05
+    refresher.current()  # starts this process's thread
+    thread = refresher._thread
+    assert thread is not None and thread.is_alive()
+    del app, refresher
+    for _ in range(40):  # the app is a cycle: collected by a gc pass while the thread is between refreshes
+        gc.collect()
+        thread.join(timeout=0.05)
+        if not thread.is_alive():
+            break
+    assert not thread.is_alive()

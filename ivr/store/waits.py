@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -124,11 +125,20 @@ class Refresher:
             with self._lock:
                 if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                     self._pid = os.getpid()
-                    self._thread = threading.Thread(target=self._run, name="ivr-queue-estimate", daemon=True)
+                    self._thread = threading.Thread(
+                        target=_refresh_while_used,
+                        args=(weakref.ref(self),),
+                        name="ivr-queue-estimate",
+                        daemon=True,
+                    )
                     self._thread.start()
         return self.snapshot
 
-    def _run(self) -> None:
-        while True:
-            self.refresh()
-            time.sleep(self.every_s)
+
+def _refresh_while_used(ref: weakref.ref[Refresher]) -> None:
+    """The refresher's thread: holds it weakly, so it ends with its app (tests build many)."""
+    while (refresher := ref()) is not None:
+        refresher.refresh()
+        every = refresher.every_s
+        del refresher
+        time.sleep(every)
