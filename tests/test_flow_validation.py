@@ -178,11 +178,15 @@ def test_the_service_refuses_what_check_refuses_with_the_same_messages(runner: F
 
 
 def test_the_service_follows_a_key_path_only_as_far_as_check_allows() -> None:
-    from ivr.call.navigate import resolve
-    from ivr.flow.model import MAX_PATH, Flow, Menu, Option
+    import dataclasses
 
+    from helpers import ROOT
+    from ivr.call.navigate import resolve
+    from ivr.flow.bundle import Sources
+    from ivr.flow.bundle import load as load_bundle
+    from ivr.flow.model import MAX_PATH, Menu, Option
+
+    shipped = load_bundle(Sources(ROOT / "flows.yaml", ROOT / "prompts", ROOT / "audio")).flow
     deep = {f"m{i}": Menu(f"m{i}", (Option("1", "x", menu=f"m{i + 1}"),)) for i in range(MAX_PATH + 3)}
-    flow = Flow.__new__(Flow)
-    object.__setattr__(flow, "menus", deep)
-    object.__setattr__(flow, "start", "m0")
+    flow = dataclasses.replace(shipped, menus=deep, start="m0")
     assert resolve(flow, "1" * (MAX_PATH + 3)) == "1" * MAX_PATH
