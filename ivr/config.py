@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,33 +118,9 @@ def init_app(app: Flask, test_config: dict[str, Any] | None, *, strict: bool) ->
     if test_config:
         app.config.from_mapping(test_config)
     dev = bool(app.config["IVR_DEV"])
-    if not app.config["TWILIO_AUTH_TOKEN"]:
-        if dev:
-            log.warning(
-                "!!! IVR_DEV=1: Twilio signatures are NOT checked. Never run like this in production. !!!"
-            )
-        elif strict:
-            raise ConfigError(
-                "TWILIO_AUTH_TOKEN is not set: set it to the Twilio account's auth token "
-                "(or IVR_DEV=1 for local development without signature checks)"
-            )
-    if not app.config["IVR_NUMBER_KEY"]:
-        if dev:
-            app.config["IVR_NUMBER_KEY"] = "ivr-dev-number-key"  # development only: hashes anyone can redo
-        elif strict:
-            raise ConfigError(
-                "IVR_NUMBER_KEY is not set: set it to a long random secret (e.g. `openssl rand -hex 32`); "
-                "the call journal counts repeat callers by a keyed hash of their number"
-            )
-    if not app.config["SECRET_KEY"]:
-        if dev:
-            app.config["SECRET_KEY"] = "ivr-dev-secret-key"  # development only: anyone can forge its sessions
-        elif strict:
-            raise ConfigError(
-                "SECRET_KEY is not set: set it to a long random secret (e.g. `openssl rand -hex 32`); "
-                "it signs the console's login sessions"
-            )
-    _data_key(app, dev=dev, strict=strict)
+    for secret in SECRETS:
+        _require(app, secret, dev=dev, strict=strict)
+    _check_data_key(str(app.config["IVR_DATA_KEY"] or ""))
     base = app.config["PUBLIC_BASE_URL"]
     if not base:
         if strict and not dev:
@@ -162,25 +139,65 @@ def init_app(app: Flask, test_config: dict[str, Any] | None, *, strict: bool) ->
 DEV_DATA_KEY = "aXZyLWRldi1kYXRhLWtleS1ub3Qtc2VjcmV0LTAwMDA="
 
 
-def _data_key(app: Flask, *, dev: bool, strict: bool) -> None:
-    """IVR_DATA_KEY: required when serving outside development; each key must be a Fernet key."""
+@dataclass(frozen=True)
+class Secret:
+    """A setting the service must not run without outside development (IVR_DEV=1)."""
+
+    name: str
+    fix: str  # what the refusal says to do
+    dev_value: str | None = None  # what development uses instead (None: stays unset)
+    dev_warning: str = ""  # said loudly when development runs without it
+
+
+SECRETS = (
+    Secret(
+        "TWILIO_AUTH_TOKEN",
+        "set it to the Twilio account's auth token "
+        "(or IVR_DEV=1 for local development without signature checks)",
+        dev_warning="!!! IVR_DEV=1: Twilio signatures are NOT checked. Never run like this in production !!!",
+    ),
+    Secret(
+        "IVR_NUMBER_KEY",
+        "set it to a long random secret (e.g. `openssl rand -hex 32`); "
+        "the call journal counts repeat callers by a keyed hash of their number",
+        "ivr-dev-number-key",  # development only: hashes anyone can redo
+    ),
+    Secret(
+        "SECRET_KEY",
+        "set it to a long random secret (e.g. `openssl rand -hex 32`); it signs the console's login sessions",
+        "ivr-dev-secret-key",  # development only: anyone can forge its sessions
+    ),
+    Secret(
+        "IVR_DATA_KEY",
+        "set it to a Fernet key (python -c 'from cryptography.fernet import "
+        "Fernet; print(Fernet.generate_key().decode())'); to rotate, put the new key first: NEW,OLD",
+        DEV_DATA_KEY,
+        "!!! IVR_DATA_KEY is not set: callback numbers are encrypted with a PUBLIC development key. "
+        "Never run like this in production. !!!",
+    ),
+)
+
+
+def _require(app: Flask, secret: Secret, *, dev: bool, strict: bool) -> None:
+    """A missing secret: development's stand-in (said loudly), or a refusal to serve that says the fix."""
+    if app.config[secret.name]:
+        return
+    if dev:
+        if secret.dev_warning:
+            log.warning("%s", secret.dev_warning)
+        if secret.dev_value is not None:
+            app.config[secret.name] = secret.dev_value
+    elif strict:
+        raise ConfigError(f"{secret.name} is not set: {secret.fix}")
+
+
+def _check_data_key(keys: str) -> None:
+    """Each of IVR_DATA_KEY's comma-separated keys must be a Fernet key."""
     from ivr.store.sealed import parse_keys
 
-    keys = app.config["IVR_DATA_KEY"]
     if not keys:
-        if dev:
-            log.warning(
-                "!!! IVR_DATA_KEY is not set: callback numbers are encrypted with a PUBLIC development key. "
-                "Never run like this in production. !!!"
-            )
-            app.config["IVR_DATA_KEY"] = DEV_DATA_KEY
-        elif strict:
-            raise ConfigError(
-                "IVR_DATA_KEY is not set: set it to a Fernet key (python -c 'from cryptography.fernet import "
-                "Fernet; print(Fernet.generate_key().decode())'); to rotate, put the new key first: NEW,OLD"
-            )
         return
     try:
-        parse_keys(str(keys))
+        parse_keys(keys)
     except ValueError as error:
         raise ConfigError(f"IVR_DATA_KEY: {error}; keys are comma-separated, newest first") from None
