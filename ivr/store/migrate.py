@@ -13,6 +13,10 @@ from sqlalchemy import Connection, Engine, text
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UPGRADE_COMMAND = "flask --app app ivr db upgrade"
 _LOCK_ID = 0x1F0C_A11  # pg_advisory_xact_lock key: replicas upgrading at once take turns
+# How long an upgrade waits for another one's SQLite write lock: the engine's busy_timeout (5 s) is meant
+# for webhooks; an ops command may wait its turn behind a slow migration (SQLite built without usleep
+# retries only once a second, so three upgrades at once could miss 5 s on a loaded machine).
+SQLITE_TURN_MS = 60_000
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -37,13 +41,23 @@ def current(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the database to head in one transaction; running it again changes nothing. (before, after)."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_ID})
-        elif connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first: DDL in it, in turns
-        before = MigrationContext.configure(connection).get_current_revision()
-        command.upgrade(_config(connection), "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            usual = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_TURN_MS}")
+            connection.commit()  # end SQLAlchemy's autobegun transaction: the upgrade begins its own
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_ID})
+                elif sqlite:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first: DDL in it, in turns
+                before = MigrationContext.configure(connection).get_current_revision()
+                command.upgrade(_config(connection), "head")
+        finally:
+            if sqlite:  # the pooled connection goes back with the webhooks' timeout
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(usual or 0)}")
     return before, head()
 
 
