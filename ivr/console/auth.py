@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, redirect, render_template, request, url_for
+from flask import Flask, Request, Response, current_app, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response as BaseResponse
@@ -34,6 +35,16 @@ class Session(UserMixin):  # type: ignore[misc]
     def get_id(self) -> str:
         """The session's user id: the name."""
         return self.user.name
+
+
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Sessions only where their cookie is sent (under /console): Twilio's webhooks never open one."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """The console's signed cookie session; elsewhere an empty one that cannot be written."""
+        if not request.path.startswith(self.get_cookie_path(app)):
+            return self.make_null_session(app)  # ~10 µs a webhook: the serializer and the cookie lookup
+        return super().open_session(app, request)
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
@@ -125,5 +136,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "console.login"
     login_manager.login_message = "ログインしてください。"
     login_manager.session_protection = "strong"
+    app.session_interface = ConsoleSessions()
     login_manager.init_app(app)
+    # Its remember-cookie hook reads the session, which only the console's requests have: run it there only.
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
+    app.after_request_funcs.setdefault(bp.name, []).append(login_manager._update_remember_cookie)
     csrf.init_app(app)

@@ -90,15 +90,7 @@ def scrape() -> Response:
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
-def count_rejections(response: Response) -> Response:
-    """A 403 on a voice URL is a refused signature."""
-    if response.status_code == 403 and (request.blueprint or "").startswith("voice"):
-        SIGNATURE_REJECTIONS.inc()
-    return response
-
-
 def init_app(app: Flask) -> None:
-    """Register /metrics, the signature-rejection and refused-edit counts."""
+    """Register /metrics and the refused-edit count (ivr.web.signature counts refused signatures)."""
     app.register_blueprint(bp)
     state_of(app).on_reject.append(RELOAD_FAILURES.inc)
-    app.after_request(count_rejections)

@@ -11,6 +11,8 @@ from flask import Blueprint, Flask, Response, current_app, request
 from twilio.request_validator import RequestValidator, add_port, get_signature_algorithm, remove_port
 from werkzeug.datastructures import MultiDict
 
+from ivr.web import metrics
+
 log = logging.getLogger("ivr.security")
 
 
@@ -63,14 +65,16 @@ class Validator:
 
 def signature_ok() -> bool:
     """True when the request carries a valid signature for our URL and its form fields."""
-    token = current_app.config["TWILIO_AUTH_TOKEN"]
+    app, environ = current_app._get_current_object(), request.environ  # type: ignore[attr-defined]
+    token = app.config["TWILIO_AUTH_TOKEN"]
     if not token:
-        return bool(current_app.config["IVR_DEV"])
-    signature = request.headers.get("X-Twilio-Signature", "")
+        return bool(app.config["IVR_DEV"])
+    # the WSGI environ's headers as request.headers reads them, without its exception for a missing one
+    signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
     if not signature:
         return False
-    validator: Validator = current_app.extensions["ivr.validator"]
-    settings = request.headers.get("X-Twilio-Webhooks-Signature-Settings", "")
+    validator: Validator = app.extensions["ivr.validator"]
+    settings = environ.get("HTTP_X_TWILIO_WEBHOOKS_SIGNATURE_SETTINGS", "")
     return validator.validate(public_url(), request.form, signature, settings)
 
 
@@ -81,6 +85,7 @@ def protect(blueprint: Blueprint) -> None:
     def _check_signature() -> Response | None:
         if signature_ok():
             return None
+        metrics.SIGNATURE_REJECTIONS.inc()
         log.warning("403: bad or missing X-Twilio-Signature for %s", request.path)
         return Response("Forbidden: invalid X-Twilio-Signature\n", status=403, mimetype="text/plain")
 
