@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask
 
-from ivr import clock, config, console, ops, privacy, state, web
+from ivr import clock, config, console, logs, ops, privacy, state, web
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
@@ -17,7 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
     serving=False (the ops commands) reports them, so `ivr check` can say what is wrong.
     """
     app = Flask(__name__)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(serving=serving)
     privacy.init_app(app)
     with config.refusals(serving):
         config.init_app(app, test_config, strict=serving)
