@@ -9,6 +9,7 @@ from ivr.web import (
     audio_files,
     callback,
     fallback,
+    fields,
     health,
     journal,
     metrics,
@@ -21,6 +22,7 @@ from ivr.web import (
 
 def init_app(app: Flask, *, serving: bool) -> None:
     """Register every route and handler of the web layer."""
+    fields.init_app(app)
     signature.init_app(app)
     journal.init_app(app, serving=serving)
     metrics.init_app(app)
