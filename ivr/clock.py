@@ -15,9 +15,9 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def now() -> dt.datetime:
-    """The app's notion of now."""
-    clock: Clock = current_app.extensions["ivr.clock"]
+def now(app: Flask | None = None) -> dt.datetime:
+    """The app's notion of now (the current app's, unless the caller already holds it)."""
+    clock: Clock = (app or current_app).extensions["ivr.clock"]
     return clock()
 
 

@@ -61,10 +61,10 @@ def hours(current: Loaded) -> Availability:
 
 
 def note(event: str, **fields: object) -> None:
-    """One call-log line; the caller's number masked (the form is read once, the line formatted once)."""
+    """One call-log line (the caller's number masked) and its journal event; the form is read once."""
     form = request.form
-    extra = " ".join(f"{k}={v}" for k, v in fields.items())
     if log.isEnabledFor(logging.INFO):
+        extra = " ".join(f"{k}={v}" for k, v in fields.items())
         caller = mask_number(form.get("From"))
         log.info(f"{event} call={form.get('CallSid', '-')[:40]} from={caller} {extra}")
-    journal.record(event, fields)
+    journal.record(event, fields, form)
