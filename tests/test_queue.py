@@ -46,6 +46,23 @@ def test_zero_in_hours_enqueues_with_where_and_when_the_caller_asked(app: Flask,
     assert heard(app, root) == ["agent_connecting"]
 
 
+def test_each_caller_gets_their_own_second_from_the_kept_documents(
+    app: Flask, twilio: Twilio, clock: FixedClock
+) -> None:
+    """The queue's documents are built once per position: the second in their URLs is still each caller's."""
+    first = twilio.post("/voice/key?p=12&n=0&x=0", Digits="0").get_data(as_text=True)
+    asked = int(clock.instant.timestamp())
+    clock.instant += dt.timedelta(seconds=17)
+    second = twilio.post("/voice/key?p=12&n=0&x=0", Digits="0").get_data(as_text=True)
+    assert f"t={asked}" in first and f"t={asked + 17}" in second and f"t={asked}" not in second
+    assert first.count(f"t={asked}") == second.count(f"t={asked + 17}") == 2  # the wait URL and the action
+    assert first.replace(f"t={asked}", "t=T") == second.replace(f"t={asked + 17}", "t=T")
+    wait_url, _ = enqueue(twilio)
+    done = wait_url.replace("/wait", "/done")
+    offer = twilio.post(done, QueueResult="leave", QueueTime="900", **QUEUE_FORM)
+    assert "9999999999" not in offer.get_data(as_text=True)  # the stand-in second never reaches a caller
+
+
 @pytest.mark.parametrize(
     ("place", "expected"),
     [(1, "queue.position.1"), (20, "queue.position.20"), (57, "queue.position.more")],

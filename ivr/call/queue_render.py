@@ -10,28 +10,35 @@ from ivr.flow.queue_prompts import position_id
 
 def enqueue(r: Renderer, path: str, asked: int, before: tuple[str, ...] = ("agent_connecting",)) -> str:
     """Into Twilio's queue; the wait URL and the action carry where the caller was and when they asked."""
-    response = VoiceResponse()
-    r.speak(response, *before)
-    q = r.flow.queue
-    response.enqueue(
-        q.name,
-        action=r.urls.to("/voice/queue/done", p=path, t=asked),
-        method="POST",
-        wait_url=r.urls.to("/voice/queue/wait", p=path, t=asked),
-        wait_url_method="POST",
-    )
-    return str(response)
+
+    def build(t: int) -> VoiceResponse:
+        response = VoiceResponse()
+        r.speak(response, *before)
+        response.enqueue(
+            r.flow.queue.name,
+            action=r.urls.to("/voice/queue/done", p=path, t=t),
+            method="POST",
+            wait_url=r.urls.to("/voice/queue/wait", p=path, t=t),
+            wait_url_method="POST",
+        )
+        return response
+
+    return r.stamped(("enqueue", path, before), asked, build)
 
 
 def wait(r: Renderer, path: str, asked: int, position: int, estimate: str) -> str:
     """The caller's place and estimate, a comfort prompt, the keys; silence, then the same again."""
-    q = r.flow.queue
-    response = VoiceResponse()
-    prompts = (position_id(position, q.positions), estimate, "queue.comfort", "queue.keys")
-    action = r.urls.to("/voice/queue/key", p=path, t=asked)
-    response.append(r.gather(action, prompts, timeout=q.announce_every_s))
-    response.redirect(r.urls.to("/voice/queue/wait", p=path, t=asked, r=1), method="POST")
-    return str(response)
+
+    def build(t: int) -> VoiceResponse:
+        q = r.flow.queue
+        response = VoiceResponse()
+        prompts = (position_id(position, q.positions), estimate, "queue.comfort", "queue.keys")
+        action = r.urls.to("/voice/queue/key", p=path, t=t)
+        response.append(r.gather(action, prompts, timeout=q.announce_every_s))
+        response.redirect(r.urls.to("/voice/queue/wait", p=path, t=t, r=1), method="POST")
+        return response
+
+    return r.stamped(("wait", path, position, estimate), asked, build)
 
 
 def leave(r: Renderer, prompt_id: str) -> str:
@@ -44,23 +51,30 @@ def leave(r: Renderer, prompt_id: str) -> str:
 
 def back_to_wait(r: Renderer, path: str, asked: int, before: tuple[str, ...] = ()) -> str:
     """Inside the queue: after something else, back to the wait loop (the caller keeps their place)."""
-    response = VoiceResponse()
-    r.speak(response, *before)
-    response.redirect(r.urls.to("/voice/queue/wait", p=path, t=asked, r=1), method="POST")
-    return str(response)
+
+    def build(t: int) -> VoiceResponse:
+        response = VoiceResponse()
+        r.speak(response, *before)
+        response.redirect(r.urls.to("/voice/queue/wait", p=path, t=t, r=1), method="POST")
+        return response
+
+    return r.stamped(("back", path, before), asked, build)
 
 
 def offer(
     r: Renderer, path: str, asked: int, *, open_now: bool, before: tuple[str, ...] = (), n: int = 0
 ) -> str:
     """The callback offer: 1 a callback, (in hours) 2 wait in the queue again, 9 the start menu."""
-    response = VoiceResponse()
-    o = int(open_now)
-    action = r.urls.to("/voice/callback/choose", p=path, t=asked, o=o, n=n)
-    prompt = "callback.offer.open" if open_now else "callback.offer.closed"
-    response.append(r.gather(action, (*before, prompt)))
-    response.redirect(action, method="POST")
-    return str(response)
+
+    def build(t: int) -> VoiceResponse:
+        response = VoiceResponse()
+        action = r.urls.to("/voice/callback/choose", p=path, t=t, o=int(open_now), n=n)
+        prompt = "callback.offer.open" if open_now else "callback.offer.closed"
+        response.append(r.gather(action, (*before, prompt)))
+        response.redirect(action, method="POST")
+        return response
+
+    return r.stamped(("offer", path, open_now, before, n), asked, build)
 
 
 def readback(r: Renderer, path: str, asked: int, q: int, number: str, k: str = "", n: int = 0) -> str:

@@ -24,6 +24,11 @@ PREFIX: dict[str, tuple[str, ...]] = {
     "canceled": ("agent_canceled",),
 }
 
+# A document whose URLs carry the second the caller asked for a person (`t=`) is built once with this
+# stand-in second, then the real one is put in its place (no real second is this far in the future).
+STAND_IN_SECOND = 9_999_999_999
+MEMO_MAX = 4096  # documents kept per loaded flow: every menu and answer, the queue's places and estimates
+
 # Twilio's <Say> takes SSML (here <prosody rate>, for a slow replay) with these voices, not its basic ones
 SSML_VOICES = ("Polly.", "Google.")
 
@@ -56,9 +61,19 @@ class Renderer:
         cached = self._cache.get(key)
         if cached is None:
             cached = str(build())
-            with self._lock:
-                self._cache[key] = cached
+            if len(self._cache) < MEMO_MAX:
+                with self._lock:
+                    self._cache[key] = cached
         return cached
+
+    def stamped(self, key: tuple[object, ...], asked: int, build: Callable[[int], VoiceResponse]) -> str:
+        """A document whose URLs carry `t=asked` after the key path: memoized like the others.
+
+        Built by `build` for STAND_IN_SECOND, then each `&t=` of it gets the caller's second; the
+        document is otherwise the same for every caller at this position (tests compare the two).
+        """
+        document = self._memo(("stamped", *key), lambda: build(STAND_IN_SECOND))
+        return document.replace(f"&amp;t={STAND_IN_SECOND}", f"&amp;t={asked}")
 
     def speak(self, parent: VoiceResponse | Gather, *prompt_ids: str) -> None:
         """Play each prompt's audio, or say its text when the audio is missing or stale."""
