@@ -33,9 +33,15 @@ class Menu:
     intro: str | None = None
     style: OptionStyle = "topic"
 
+    _by_key: dict[str, Option] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # every webhook looks keys up (several times on a deep path): a dict, the first option of a key winning
+        object.__setattr__(self, "_by_key", {o.key: o for o in reversed(self.options)})
+
     def option(self, key: str) -> Option | None:
         """The option bound to a key, if any."""
-        return next((o for o in self.options if o.key == key), None)
+        return self._by_key.get(key)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,18 @@ JOURNAL_DROPPED = Counter(
     "ivr_journal_dropped", "Journal events dropped: buffer full while the database failed"
 )
 _SEEN_DROPS: dict[int, int] = {}
+_CHILDREN: dict[Counter, dict[str, Counter]] = {}
+
+
+def _child(metric: Counter, value: str) -> Counter:
+    """metric.labels(value), kept: prometheus_client checks the labels and takes a lock on each call."""
+    children = _CHILDREN.setdefault(metric, {})
+    child = children.get(value)
+    if child is None:
+        child = metric.labels(value)
+        if len(children) < 1000:  # label values come from the flow and Twilio: a few dozen in practice
+            children[value] = child
+    return child
 
 
 def observe(event: str, fields: Mapping[str, object]) -> None:
@@ -46,13 +58,13 @@ def observe(event: str, fields: Mapping[str, object]) -> None:
     if event == "incoming":
         CALLS.inc()
     elif event == "key":
-        KEYS.labels(menu=str(fields.get("p", "")) or "start").inc()
+        _child(KEYS, str(fields.get("p", "")) or "start").inc()
     elif event == "answer":
-        ANSWERS.labels(answer=str(fields.get("answer", ""))).inc()
+        _child(ANSWERS, str(fields.get("answer", ""))).inc()
     elif event in ("agent", "agent-closed"):
-        AGENT_REQUESTS.labels(hours="in" if event == "agent" else "out").inc()
+        _child(AGENT_REQUESTS, "in" if event == "agent" else "out").inc()
     elif event == "agent-done":
-        TRANSFERS.labels(outcome=str(fields.get("outcome", "")) or "unknown").inc()
+        _child(TRANSFERS, str(fields.get("outcome", "")) or "unknown").inc()
     elif event == "fallback":
         FALLBACKS.inc()
 
