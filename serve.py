@@ -7,6 +7,7 @@ for comparison).
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import subprocess
@@ -75,7 +76,20 @@ def application() -> Deadline:
     from ivr.web.deadline import Deadline
     from ivr.web.journal import stop_all
 
+    settle()
     return Deadline(app, float(app.config["IVR_REQUEST_TIMEOUT_S"]), stop_all)
+
+
+def settle() -> None:
+    """Once the worker's app is built: keep the garbage collector and the worker's threads off requests.
+
+    A full collection walks every object the worker holds (the flow, the year's holiday table, the
+    modules): ~40 ms on this machine, every ~16 000 requests, with the request waiting. Frozen, the
+    objects built at start are left out of collections. The journal's and the log's writer threads
+    hold the GIL between their I/O: a request waits at most the switch interval for it (default 5 ms).
+    """
+    gc.freeze()
+    sys.setswitchinterval(0.0005)
 
 
 def server(target: str = "serve:application") -> MPServer:

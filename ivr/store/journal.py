@@ -71,19 +71,20 @@ class Journal:
     def record(self, event: Event) -> None:
         """Buffer one event; never blocks on I/O, never raises because of the database.
 
-        The request thread only appends: the writer thread reports the depth after each batch, so
-        on_change (a metrics file write) runs here only when an event is dropped.
+        The request thread only appends (a deque's append and len are atomic: no lock on this path; the
+        bound may be passed by the few events of racing threads). The writer thread reports the depth
+        after each batch, so on_change (a metrics file write) runs here only when an event is dropped.
         """
-        dropped = False
-        with self._cond:
-            if len(self._buffer) >= self.capacity:
-                self.dropped += 1
-                dropped = True
-            else:
-                self._buffer.append(event)
-            self._ensure_thread()
-        if dropped and self.on_change:
-            self.on_change(self)
+        if len(self._buffer) >= self.capacity:
+            self.dropped += 1  # += is not atomic: a drop racing another may go uncounted, never an event
+            if self.on_change:
+                self.on_change(self)
+            return
+        self._buffer.append(event)
+        thread = self._thread
+        if thread is None or not thread.is_alive():  # the first event, or the thread ended while idle
+            with self._cond:
+                self._ensure_thread()
 
     @property
     def depth(self) -> int:
@@ -166,7 +167,9 @@ class Journal:
                     return
                 if not self._buffer and time.monotonic() - idle_since > self.idle_exit_s:
                     self._thread = None  # under the lock: record() starts a new thread from here on
-                    return
+                    if not self._buffer:  # record() appends without the lock: one may have come meanwhile
+                        return
+                    self._thread = threading.current_thread()
                 self._cond.wait(backoff)
                 if self._stopping:
                     return
