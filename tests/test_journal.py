@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import DateTime, select
 
 from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for
 from ivr.store import engine as engines
-from ivr.store.journal import Journal
+from ivr.store.journal import Event, Journal
+from ivr.store.report import build
 from ivr.store.tables import calls, events
+from ivr.store.write import write_batch
 from ivr.testing import Twilio
 
 NUMBER = "+819012345678"
@@ -130,6 +132,53 @@ def test_the_report_counts_what_callers_did(files: Path, migrated_url: str) -> N
     assert only_first_day["agent_requests"] == {"in_hours": 1, "out_of_hours": 0}
     dump = json.dumps(figures)
     assert "9011112222" not in dump and "+8190" not in dump
+
+
+def test_a_batch_reads_back_as_written_and_merges_into_its_calls(migrated_url: str) -> None:
+    """write_batch hands the driver plain tuples (executemany, COPY): SQLAlchemy reads back every value."""
+    t0 = dt.datetime(2026, 11, 25, 1, 0, 0)  # no microseconds: SQLite's text still has its six digits
+    s = dt.timedelta(seconds=1)
+    first = [
+        Event("CA-a", t0 + s + dt.timedelta(microseconds=5), "incoming", "", "", "+81********78", "a" * 64),
+        Event("CA-a", t0 + 3 * s, "key", "", "1"),
+        # the end of CA-b is written before its start (another worker had the start)
+        Event("CA-b", t0 + 9 * s, "status", "2", "completed", duration_s=30, ended=True),
+        Event("CA-c", t0, "queue-left", "10", 'tab\t"quote"\\ 日本', amount=35),
+        Event("CA-d", t0 + s, "menu", "", "main"),
+    ]
+    second = [
+        Event("CA-b", t0 + 2 * s, "incoming", "", "", "+81********11", "b" * 64),
+        Event("CA-a", t0 + 8 * s, "status", "1", "in-progress"),
+        Event("CA-a", t0 + 20 * s, "status", "1", "completed", duration_s=19, ended=True),
+        Event("CA-a", t0 + 21 * s, "incoming", "1", "", "+81********00", "0" * 64),  # the first number stays
+        Event("CA-c", t0 + 5 * s, "key", "10", "#"),  # later than the call's start: changes nothing
+        Event("CA-d", t0 + 4 * s, "incoming", "", "", "+81********22", "d" * 64),  # only the number is new
+    ]
+    engine = engines.create(migrated_url)
+    write_batch(engine, first)
+    write_batch(engine, second)
+    columns = (events.c.call_sid, events.c.at, events.c.kind, events.c.position, events.c.detail)
+    with engine.connect() as connection:
+        stored = connection.execute(select(*columns, events.c.amount).order_by(events.c.id)).all()
+        rows = {row.call_sid: tuple(row) for row in connection.execute(select(calls))}
+        raw_times = connection.exec_driver_sql("SELECT at FROM events ORDER BY id").scalars().all()
+    written = first + second
+    assert [tuple(row) for row in stored] == [(*e[:5], e.amount) for e in written]
+    assert rows == {
+        "CA-a": ("CA-a", t0 + s + dt.timedelta(microseconds=5), t0 + 20 * s, 19, "completed")
+        + ("+81********78", "a" * 64),
+        "CA-b": ("CA-b", t0 + 2 * s, t0 + 9 * s, 30, "completed", "+81********11", "b" * 64),
+        "CA-c": ("CA-c", t0, None, None, None, None, None),
+        "CA-d": ("CA-d", t0 + s, None, None, None, "+81********22", "d" * 64),
+    }
+    if engine.dialect.name == "sqlite":  # the very text SQLAlchemy stores for a DateTime
+        to_text = DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
+        assert to_text is not None
+        assert raw_times == [to_text(e.at) for e in written]
+    # the report compares its bounds with the stored times: CA-c starts exactly on the lower one
+    figures = build(engine, t0.replace(tzinfo=dt.UTC), (t0 + 2 * s).replace(tzinfo=dt.UTC))
+    assert figures["calls"] == 3
+    engine.dispose()
 
 
 @pytest.mark.parametrize("form", ["table", "csv"], ids=["table", "csv"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from helpers import ROOT, FixedClock, make_app, parse, twilio_for
@@ -266,6 +266,30 @@ def test_write_batch_is_all_or_nothing(migrated_url: str) -> None:
     write_batch(engine, [good])
     assert counts(engine) == (1, 1)
     engine.dispose()
+
+
+def test_a_postgresql_connection_that_died_is_replaced_and_the_batch_retried(migrated_url: str) -> None:
+    """The COPY runs on psycopg directly: its errors must still get a dead connection out of the pool."""
+    if not migrated_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    engine = create_engine(migrated_url, pool_size=1, max_overflow=0)  # no pre-ping: the COPY meets it
+    admin = engines.create(migrated_url)
+    journal = Journal(engine, interval_s=60)  # its thread stays out of the way: write_once writes
+    start = dt.datetime(2026, 12, 1)
+    journal.record(Event("CA1", start, "incoming"))
+    assert journal.write_once() == 1
+    with engine.connect() as connection:
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    journal.record(Event("CA1", start, "key"))
+    assert journal.write_once() == 0  # the dead connection: the batch goes back
+    assert journal.last_error is not None and journal.last_error.startswith("OperationalError")
+    assert journal.write_once() == 1  # on a new connection
+    assert counts(engine) == (1, 2)
+    journal.stop()
+    engine.dispose()
+    admin.dispose()
 
 
 def test_stop_waits_for_the_batch_the_thread_is_writing(migrated_url: str) -> None:

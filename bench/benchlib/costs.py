@@ -2,21 +2,26 @@
 
 No server, no network: the WSGI app is called directly with the bench's signed request mix, and each
 part (form parsing, signature, call-log line) is timed alone. CPU time (not wall time), minimum over
-repeats, so other load on a shared machine matters less than it does for bench/webhook.
+repeats, so other load on a shared machine matters less than it does for bench/webhook. Then the journal
+writer's CPU per event on a scratch SQLite file, and on a scratch PostgreSQL database with `--postgres URL`
+(client thread and, the server being on this machine, its backend process).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import hashlib
 import io
 import logging
 import os
 import tempfile
 import time
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
@@ -24,6 +29,9 @@ from werkzeug.test import EnvironBuilder
 
 from benchlib.common import BASE, TOKEN, copy_ops_files, service_env
 from benchlib.traffic import Req, call_form, gather, signed
+
+if TYPE_CHECKING:
+    from ivr.store.journal import Event
 
 MIX = [("", "1"), ("1", "2"), ("12", "*"), ("1", "#"), ("", "9"), ("", None), ("1", "0")]
 
@@ -68,10 +76,134 @@ def part_us(stmt: Callable[[], object], number: int = 5000) -> float:
     return min(timeit.repeat(stmt, number=number, repeat=7, timer=time.process_time)) / number * 1e6
 
 
+# One call as the journal sees it: 8 events, 2 of them incoming with the caller's number (a transfer
+# comes back in), a queue wait with its seconds, the status callback that ends it.
+CALL_EVENTS = (
+    ("incoming", "", ""),
+    ("menu", "", "main"),
+    ("key", "", "1"),
+    ("menu", "1", "support"),
+    ("key", "1", "0"),
+    ("queue-left", "10", "bridged"),
+    ("incoming", "10", ""),
+    ("status", "10", "completed"),
+)
+
+
+def journal_batches(count: int, size: int, tag: str, spacing: int = 300) -> list[list[Event]]:
+    """`count` batches of `size` events of calls that overlap as on a busy line.
+
+    Call n's events come at n, n + spacing, n + 2 spacing, … (in call starts): with spacing > size / 8 a
+    batch holds about one event of each of `size` different calls, at every stage (a few beginning, a few
+    ending), so nearly every event also upserts its call's row, as in production, where a batch is one
+    second of a line whose calls last minutes. CallSids look like Twilio's (CA and 32 random hex digits)
+    and every caller's number hash differs: rows land at random places in those indexes.
+    """
+    from ivr.store.journal import Event
+
+    start = dt.datetime(2026, 11, 25, 1, 0, 0, 123456)
+    timed: list[tuple[int, int, Event]] = []
+    for n in range(count * size // len(CALL_EVENTS)):
+        sid = f"CA{hashlib.md5(f'{tag}-{n}'.encode()).hexdigest()}"
+        caller = hashlib.sha256(f"{tag}-{n}".encode()).hexdigest()
+        for step, (kind, position, detail) in enumerate(CALL_EVENTS):
+            t = n + step * spacing
+            incoming = kind == "incoming"
+            event = Event(
+                call_sid=sid,
+                at=start + dt.timedelta(milliseconds=100 * t, microseconds=n % 997),
+                kind=kind,
+                position=position,
+                detail=detail,
+                number_masked="+81********78" if incoming else None,
+                number_hash=caller if incoming else None,
+                duration_s=step * spacing // 10 if kind == "status" else None,
+                ended=kind == "status",
+                amount=35 if kind == "queue-left" else None,
+            )
+            timed.append((t, n, event))
+    timed.sort(key=lambda item: item[:2])
+    stream = [event for _, _, event in timed]
+    return [stream[i : i + size] for i in range(0, len(stream), size)]
+
+
+def backend_cpu_s(engine: Any) -> float:
+    """CPU seconds (user + system) the server's backends for this database have used so far."""
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        pids = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # another machine or container: no figure
+                return float("nan")
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def scratch_journal(postgres: str | None) -> Iterator[str]:
+    """A migrated, empty journal database: a SQLite temp file, or a scratch database on `postgres`."""
+    from ivr.store import engine as engines
+    from ivr.store import migrate
+    from ivr.testing import scratch_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if postgres:
+            with scratch_database(postgres, "ivr_bench_costs") as url:
+                engine = engines.create(url)
+                migrate.upgrade(engine)
+                engine.dispose()
+                yield url
+        else:
+            url = f"sqlite:///{Path(tmp) / 'journal.db'}"
+            engine = engines.create(url)
+            migrate.upgrade(engine)
+            engine.dispose()
+            yield url
+
+
+def journal_writer_us(
+    postgres: str | None, rounds: int = 3, batches: int = 20, size: int = 2000
+) -> tuple[float, float]:
+    """Least CPU µs per event of write_batch: the writing thread's, the server backend's (nan on SQLite).
+
+    Each round starts from an empty database: the cost grows with the tables (more index pages to touch
+    and write back per batch), so rounds on one growing database would not be comparable.
+    """
+    from ivr.store import engine as engines
+    from ivr.store.write import write_batch
+
+    client, server = [], []
+    for r in range(rounds):
+        warm, work = journal_batches(2, size, f"warm{r}"), journal_batches(batches, size, f"r{r}")
+        events = sum(map(len, work))
+        with scratch_journal(postgres) as url:
+            engine = engines.create(url)
+            for batch in warm:  # connect, fill the caches
+                write_batch(engine, batch)
+            backend = backend_cpu_s(engine) if postgres else float("nan")
+            start = time.thread_time()
+            for batch in work:
+                write_batch(engine, batch)
+            client.append((time.thread_time() - start) / events * 1e6)
+            if postgres:
+                server.append((backend_cpu_s(engine) - backend) / events * 1e6)
+            engine.dispose()
+    return min(client), min(server, default=float("nan"))
+
+
 def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(prog="bench/costs", description=__doc__)
     parser.add_argument("--rounds", type=int, default=15, help="repeats to take the minimum of")
+    parser.add_argument(
+        "--postgres", metavar="URL", default=None, help="also time the journal writer on a scratch database"
+    )
     args = parser.parse_args()
     logging.basicConfig(stream=open(os.devnull, "w"), level=logging.INFO)  # noqa: SIM115  (lives as long as the run)
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,6 +235,12 @@ def main() -> None:
         row("  RequestValidator.validate", part_us(lambda: twilio.validate(url, form, signature)))
         row("  ivr.web.signature.Validator", part_us(lambda: ours.validate(url, form, signature)))
         row("  call-log line (masked)", part_us(lambda: call_log.info(*line)))
+    print("journal writer (write_batch, batches of 2000 events, 8 a call):")
+    row("  SQLite", journal_writer_us(None)[0], "µs / event")
+    if args.postgres:
+        client, server = journal_writer_us(args.postgres)
+        row("  PostgreSQL, writing thread", client, "µs / event")
+        row("  PostgreSQL, server backend", server, "µs / event")
 
 
 def row(label: str, value: float, unit: str = "µs") -> None:
