@@ -36,7 +36,7 @@ class Menu:
     _by_key: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # every webhook looks keys up (several times on a deep path): a dict, the first option of a key winning
+        # every webhook looks keys up (several times on a deep path): a dict, a key's first option wins
         object.__setattr__(self, "_by_key", {o.key: o for o in reversed(self.options)})
 
     def option(self, key: str) -> Option | None:
