@@ -241,13 +241,16 @@ def serve(
     log_dir: Path,
     server: str = "granian",
     gunicorn_args: Sequence[str] = (),
+    root: Path = ROOT,
 ) -> Iterator[Server]:
     """Run app under granian (serve.py's server) or gunicorn -c gunicorn.conf.py until the block ends.
 
     Both on a free loopback port; bench/ is on the workers' path (the limit and no-journal apps live there).
+    `root`: another checkout of the project to serve (its app, its gunicorn.conf.py; gunicorn only).
     """
     port = free_port()
-    path = os.pathsep.join(p for p in (str(BENCH), env.get("PYTHONPATH", "")) if p)
+    own = (str(root),) if root != ROOT else ()  # its `ivr` package before the one installed in .venv
+    path = os.pathsep.join(p for p in (*own, str(BENCH), env.get("PYTHONPATH", "")) if p)
     if server == "granian":
         full_env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "PYTHONPATH": path}
         workers = int(str(serve_settings(full_env)["workers"]))
@@ -255,12 +258,13 @@ def serve(
     elif server == "gunicorn":
         full_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "PYTHONPATH": path}
         workers = int(str(gunicorn_settings(full_env)["workers"]))
-        args = [str(PYTHON), "-m", "gunicorn", "-c", str(GUNICORN_CONF), *gunicorn_args, app.gunicorn]
+        conf = str(root / GUNICORN_CONF.name)
+        args = [str(PYTHON), "-m", "gunicorn", "-c", conf, *gunicorn_args, app.gunicorn]
     else:
         raise ValueError(f"unknown server {server!r}: one of {SERVERS}")
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(args, cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     running = Server(name, proc, port, log, workers)
     try:
         running.wait_ready()

@@ -1,14 +1,16 @@
 """bench/webhook: hotline vs. limit app on granian and on today's gunicorn, and the journal's cost.
 
-One run: six servers side by side (hotline and limit app on granian and on gunicorn.conf.py; the hotline on
-granian with the journal off and on PostgreSQL), the same signed wrk load on each in alternating rounds,
-then a paced run at half of each measured capacity. Figures and targets: bench/README.md.
+One run: seven servers side by side (hotline and limit app on granian and on gunicorn.conf.py; the hotline
+as it stood when gunicorn served it, on its own gunicorn.conf.py; the hotline on granian with the journal
+off and on PostgreSQL), the same signed wrk load on each in alternating rounds, then a paced run at half of
+each measured capacity. Figures and targets: bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +29,7 @@ from benchlib.common import (
     LIMIT,
     NOJOURNAL,
     RESULTS,
+    ROOT,
     App,
     ForeignLoad,
     Server,
@@ -45,6 +48,10 @@ from benchlib.traffic import Req, call_form, gather, send, signed, write_request
 from ivr.testing import scratch_database
 
 PACED_LUA = BENCH / "wrk" / "paced.lua"
+# "Today's hotline under today's gunicorn config" (issue 15): the last commit before serve.py, when the
+# hotline (journal on) was served by gunicorn.conf.py. Served from `git archive` of it, with its own ops
+# files, migrations and gunicorn.conf.py, in the same venv.
+TODAY = "aa4b9f7f622c3323762acd658c9489c04c53cdb9"
 # What a call does, as Gather actions: (position, digits); None = the no-input Redirect.
 GATHER_STEPS: list[tuple[str, str | None]] = [
     ("", "1"),  # main menu → section 1
@@ -78,6 +85,7 @@ class Contender:
     server: str
     database: str  # "sqlite", "postgresql" or "off"
     url: str = ""  # its journal's DATABASE_URL
+    root: Path | None = None  # another checkout to serve (today's hotline), else this one
     running: Server | None = None
     full: list[wrk.WrkResult] = field(default_factory=list)
     paced: wrk.WrkResult | None = None
@@ -184,7 +192,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--min-speedup", type=float, default=1.5, help="hotline granian / gunicorn")
+    parser.add_argument(
+        "--min-speedup", type=float, default=1.5, help="hotline granian / today's hotline on gunicorn"
+    )
     parser.add_argument("--min-ratio", type=float, default=0.88, help="hotline / limit app, granian")
     parser.add_argument("--max-half-p99-ms", type=float, default=5.0)
     parser.add_argument("--max-journal-cost", type=float, default=0.05)
@@ -192,12 +202,31 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def contenders() -> list[Contender]:
-    """The six servers, in the order of a forward round."""
+def today_checkout(dest: Path) -> Path:
+    """TODAY's tree, extracted from this repository's history into dest (exits saying why it cannot)."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", TODAY], capture_output=True, check=False)
+    if archive.returncode:
+        raise SystemExit(
+            f"bench/webhook compares with the hotline at {TODAY[:7]} and cannot read it from git: "
+            f"{archive.stderr.decode(errors='replace').strip()} (a shallow clone: git fetch --unshallow)"
+        )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def today_env(root: Path, url: str) -> dict[str, str]:
+    """Today's hotline on its own ops files and journal (its `ivr` first on the path: its migrations)."""
+    return service_env(root, DATABASE_URL=url, PYTHONPATH=str(root))
+
+
+def contenders(today: Path) -> list[Contender]:
+    """The seven servers, in the order of a forward round."""
     return [
         Contender("hotline@granian", HOTLINE, "granian", "sqlite"),
         Contender("limit@granian", LIMIT, "granian", "off"),
         Contender("hotline@gunicorn", HOTLINE, "gunicorn", "sqlite"),
+        Contender("today@gunicorn", HOTLINE, "gunicorn", "sqlite", root=today),
         Contender("limit@gunicorn", LIMIT, "gunicorn", "off"),
         Contender("journal-off@granian", NOJOURNAL, "granian", "off"),
         Contender("journal-pg@granian", HOTLINE, "granian", "postgresql"),
@@ -279,17 +308,17 @@ def run(
         f"journal events per request of the mix: {sorted(set(per_line))}"
         f" (mean {statistics.mean(per_line):.2f})"
     )
-    everyone = contenders()
+    everyone = contenders(today_checkout(tmp / "today"))
     maps: dict[int, list[str]] = {}
     with ExitStack() as stack:
         doc: Path | None = None
         for c in everyone:
             c.url = stack.enter_context(database_url(c, tmp, args.postgres))
-            env = service_env(files, DATABASE_URL=c.url)
+            env = today_env(c.root, c.url) if c.root else service_env(files, DATABASE_URL=c.url)
             if c.app == LIMIT:
                 assert doc is not None
                 env["BENCH_BASELINE_TWIML"] = str(doc)
-            c.running = stack.enter_context(serve(c.name, c.app, env, out, c.server))
+            c.running = stack.enter_context(serve(c.name, c.app, env, out, c.server, root=c.root or ROOT))
             c.start_memory = c.live.memory()
             bodies = check_mix(c.live, mix)
             if c.database != "off":
@@ -309,8 +338,9 @@ def run(
             for c in everyone if i % 2 == 0 else everyone[::-1]:
                 measure(c, requests_file, args, per_line)
         print("half load (paced at half of each server's measured req/s):", flush=True)
-        for c in everyone[:4]:
-            paced(c, requests_file, args, per_line)
+        for c in everyone:
+            if c.name.startswith(("hotline@", "limit@", "today@")):
+                paced(c, requests_file, args, per_line)
         for c in everyone:
             c.end_memory = c.live.memory()
             if c.app == HOTLINE:
@@ -318,7 +348,7 @@ def run(
         # the graceful stops (each writes its workers' journal) happen here, then the rows are counted
         for c in everyone:
             c.live.stop()
-            if c.database != "off":
+            if c.database != "off" and c.root is None:
                 c.rows = journal_rows(c)
     failures = []
     if imported or any(maps.values()):
@@ -414,7 +444,7 @@ def report(
             failures.append(f"{c.name}: a worker at {worst[0]:.2f} cores while another at {worst[1]:.2f}")
     errors = sum(r.errors for c in everyone for r in c.full + ([c.paced] if c.paced else []))
     hot, lim = by["hotline@granian"], by["limit@granian"]
-    speedup = hot.rps() / by["hotline@gunicorn"].rps()
+    speedup, server_only = hot.rps() / by["today@gunicorn"].rps(), hot.rps() / by["hotline@gunicorn"].rps()
     ratio, ratio_g = hot.rps() / lim.rps(), by["hotline@gunicorn"].rps() / by["limit@gunicorn"].rps()
     off = by["journal-off@granian"].rps()
     sqlite_cost, pg_cost = 1 - hot.rps() / off, 1 - by["journal-pg@granian"].rps() / off
@@ -422,7 +452,10 @@ def report(
     half_p99 = hot.paced.ms("p99_us")
     foreign = [float(r.data["foreign_cpu"]) for c in everyone for r in c.full]
     print()
-    print(f"hotline granian / gunicorn        {speedup:6.2f}×  (target ≥ {args.min_speedup})")
+    print(
+        f"hotline granian / today's gunicorn {speedup:5.2f}×  (target ≥ {args.min_speedup});"
+        f" the server alone (this hotline on gunicorn) {server_only:.2f}×"
+    )
     print(
         f"hotline / limit app, granian      {ratio:6.3f}   (target ≥ {args.min_ratio}),"
         f" gunicorn {ratio_g:.3f}"
@@ -457,6 +490,8 @@ def report(
         "command": "bench/webhook " + " ".join(sys.argv[1:]),
         "servers": rows,
         "speedup": speedup,
+        "speedup_server_only": server_only,
+        "today": TODAY,
         "ratio_granian": ratio,
         "ratio_gunicorn": ratio_g,
         "half_load_p99_ms": half_p99,

@@ -51,7 +51,11 @@ def record(event: str, fields: Mapping[str, object], form: Mapping[str, str] | N
         sid = form.get("CallSid", "")[:64]
         if not sid:
             return
-        detail = next((str(fields[name]) for name in _DETAIL if name in fields), "")[:40]
+        detail = ""
+        for name in _DETAIL:  # the first of these the event carries
+            if name in fields:
+                detail = str(fields[name])[:40]
+                break
         masked = hashed = duration = amount = None
         if event == "incoming":
             caller = form.get("From")

@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.call import navigate
-from ivr.call.navigate import Step
+from ivr.call.navigate import Step, resolve
 from ivr.call.render import minimal_fallback
 from ivr.state import Loaded, get_state
 from ivr.web import callback, journal, queue, reservations, webhook
@@ -56,17 +56,19 @@ def node(loaded: Loaded) -> Response:
 @with_flow
 def key(loaded: Loaded) -> Response:
     """A key was pressed (or none: the Gather timed out and redirected here without Digits)."""
-    path = position(loaded)
+    args = request.args
+    raw = raw_position(args)
+    path = resolve(loaded.bundle.flow, raw)
     digits = request.form.get("Digits", "").strip()
     if digits:
         note("key", p=path, digits=digits[:4])
     step = navigate.key(
         loaded.bundle.flow,
         path,
-        raw_position(),
+        raw,
         digits,
-        count("n"),
-        count("x"),
+        count("n", args=args),
+        count("x", args=args),
         lambda: webhook.hours(loaded),
     )
     return answer(loaded, step)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask import Response, request
 
@@ -38,21 +38,24 @@ def with_flow(view: Callable[[Loaded], Response]) -> Callable[[], Response]:
     return guarded
 
 
-def count(name: str, limit: int = MAX_COUNT) -> int:
-    """A small counter from the query (misses, tries), at most `limit`; anything else counts as 0."""
-    value = request.args.get(name, "0")
+def count(name: str, limit: int = MAX_COUNT, args: Mapping[str, str] | None = None) -> int:
+    """A small counter from the query (misses, tries), at most `limit`; anything else counts as 0.
+
+    `args`: the query when the view already holds it (each `request` lookup costs).
+    """
+    value = (request.args if args is None else args).get(name, "0")
     return min(int(value), limit) if value.isdigit() and len(value) < 3 else 0
 
 
-def raw_position() -> str:
+def raw_position(args: Mapping[str, str] | None = None) -> str:
     """The caller's key path as the URL carries it (bounded, ASCII only)."""
-    raw = request.args.get("p", "")
+    raw = (request.args if args is None else args).get("p", "")
     return raw[:MAX_PATH] if raw.isascii() else ""
 
 
-def position(current: Loaded) -> str:
+def position(current: Loaded, args: Mapping[str, str] | None = None) -> str:
     """The caller's key path, shortened to what still exists in the current flow."""
-    return resolve(current.bundle.flow, raw_position())
+    return resolve(current.bundle.flow, raw_position(args))
 
 
 def hours(current: Loaded) -> Availability:
