@@ -16,7 +16,7 @@ from ivr.store import engine as engines
 from ivr.store.journal import Event, Journal
 from ivr.store.report import build
 from ivr.store.tables import calls, events
-from ivr.store.write import write_batch
+from ivr.store.write import KnownCalls, write_batch
 from ivr.testing import Twilio
 
 NUMBER = "+819012345678"
@@ -134,8 +134,13 @@ def test_the_report_counts_what_callers_did(files: Path, migrated_url: str) -> N
     assert "9011112222" not in dump and "+8190" not in dump
 
 
-def test_a_batch_reads_back_as_written_and_merges_into_its_calls(migrated_url: str) -> None:
-    """write_batch hands the driver plain tuples (executemany, COPY): SQLAlchemy reads back every value."""
+@pytest.mark.parametrize("remember", [False, True], ids=["every-call-upserted", "known-calls-skipped"])
+def test_a_batch_reads_back_as_written_and_merges_into_its_calls(migrated_url: str, remember: bool) -> None:
+    """write_batch hands the driver plain tuples (executemany, COPY): SQLAlchemy reads back every value.
+
+    A writer that remembers the calls it gave a row (as the Journal does) ends with the same rows.
+    """
+    known = KnownCalls() if remember else None
     t0 = dt.datetime(2026, 11, 25, 1, 0, 0)  # no microseconds: SQLite's text still has its six digits
     s = dt.timedelta(seconds=1)
     first = [
@@ -155,8 +160,8 @@ def test_a_batch_reads_back_as_written_and_merges_into_its_calls(migrated_url: s
         Event("CA-d", t0 + 4 * s, "incoming", "", "", "+81********22", "d" * 64),  # only the number is new
     ]
     engine = engines.create(migrated_url)
-    write_batch(engine, first)
-    write_batch(engine, second)
+    write_batch(engine, first, known)
+    write_batch(engine, second, known)
     columns = (events.c.call_sid, events.c.at, events.c.kind, events.c.position, events.c.detail)
     with engine.connect() as connection:
         stored = connection.execute(select(*columns, events.c.amount).order_by(events.c.id)).all()
@@ -179,6 +184,52 @@ def test_a_batch_reads_back_as_written_and_merges_into_its_calls(migrated_url: s
     figures = build(engine, t0.replace(tzinfo=dt.UTC), (t0 + 2 * s).replace(tzinfo=dt.UTC))
     assert figures["calls"] == 3
     engine.dispose()
+
+
+def test_two_writers_that_skip_known_calls_keep_the_earliest_start(migrated_url: str) -> None:
+    """Worker A saw a call's key first, B its incoming (earlier) later: the row starts at the incoming."""
+    t0 = dt.datetime(2026, 11, 25, 1, 0, 0)
+    a, b, engine = KnownCalls(), KnownCalls(), engines.create(migrated_url)
+    write_batch(engine, [Event("CA-x", t0 + dt.timedelta(seconds=9), "key", "", "1")], a)
+    write_batch(engine, [Event("CA-x", t0, "incoming", "", "", "+81********78", "x" * 64)], b)
+    write_batch(engine, [Event("CA-x", t0 + dt.timedelta(seconds=20), "menu", "1", "s1")], a)  # skipped
+    write_batch(
+        engine, [Event("CA-x", t0 + dt.timedelta(seconds=30), "status", "1", "completed", ended=True)], a
+    )
+    with engine.connect() as connection:
+        row = connection.execute(select(calls)).one()
+        n_events = len(connection.execute(select(events.c.id)).all())
+    engine.dispose()
+    assert (row.started_at, row.ended_at, row.number_hash) == (t0, t0 + dt.timedelta(seconds=30), "x" * 64)
+    assert n_events == 4 and "CA-x" in a and "CA-x" in b
+
+
+def test_known_calls_forget_the_oldest_first() -> None:
+    known = KnownCalls(size=3)
+    known.add(["CA1", "CA2", "CA3"])
+    known.add(["CA4"])
+    assert [sid in known for sid in ("CA1", "CA2", "CA3", "CA4")] == [False, True, True, True]
+
+
+def test_a_call_is_reported_with_its_events_after_its_day(migrated_url: str) -> None:
+    """The report finds events by time: an answer heard after midnight counts for the day the call began."""
+    start = dt.datetime(2026, 11, 26, 14, 50, 0)  # UTC: 23:50 on the 26th in Tokyo
+    later = start + dt.timedelta(minutes=30)  # 00:20 on the 27th
+    engine = engines.create(migrated_url)
+    write_batch(
+        engine,
+        [
+            Event("CA-late", start, "incoming", "", "", "+81********78", "l" * 64),
+            Event("CA-late", later, "answer", "12", "a1_2"),
+            Event("CA-late", later + dt.timedelta(minutes=2), "status", "", "completed", ended=True),
+        ],
+    )
+    day = dt.datetime(2026, 11, 26, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    figures = build(engine, day, day + dt.timedelta(days=1))
+    next_day = build(engine, day + dt.timedelta(days=1), day + dt.timedelta(days=2))
+    engine.dispose()
+    assert (figures["calls"], figures["answers"], figures["hangups"]) == (1, {"a1_2": 1}, {"a1_2": 1})
+    assert (next_day["calls"], next_day["answers"]) == (0, {})
 
 
 @pytest.mark.parametrize("form", ["table", "csv"], ids=["table", "csv"])

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Engine
 
-from ivr.store.write import write_batch
+from ivr.store.write import KnownCalls, write_batch
 
 log = logging.getLogger("ivr.journal")
 
@@ -63,6 +63,7 @@ class Journal:
         self._write_lock = threading.Lock()  # the thread and flush() never write at the same time
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._known = KnownCalls()  # the calls whose rows this journal has written
         self._stopping = False
         self.dropped = 0
         self.written = 0
@@ -119,7 +120,7 @@ class Journal:
             if not batch:
                 return 0
             try:
-                write_batch(self.engine, batch)
+                write_batch(self.engine, batch, self._known)
             except Exception as error:  # any database failure: keep the events, retry later
                 self._give_back(batch)
                 self.failures += 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from ivr.store import waits
-from ivr.store.tables import calls, events, utc
+from ivr.store.tables import calls, events, events_between, utc
 
 RECENT = dt.timedelta(hours=1)  # a call older than this without an end lost its status callback
 _WHERE = ("menu", "answer", "agent", "agent-closed", "agent-done")
@@ -40,7 +40,7 @@ def in_progress(
         sids = [row.call_sid for row in rows]
         steps = connection.execute(
             select(events.c.call_sid, events.c.at, events.c.kind, events.c.detail)
-            .where(events.c.call_sid.in_(sids))
+            .where(*events_between(since, None), events.c.call_sid.in_(sids))
             .order_by(events.c.call_sid, events.c.at, events.c.id)
         ).all()
     where: dict[str, str] = {}
@@ -77,14 +77,16 @@ class Waiting:
 def waiting(engine: Engine, now: dt.datetime) -> list[Waiting]:
     """The callers who entered the queue and have not left it, longest wait first."""
     entered = waits.waiting_calls(engine, utc(now))
-    sids = [sid for sid, _ in entered]
+    sids = [w.call_sid for w in entered]
     with engine.connect() as connection:
         numbers = dict(
             connection.execute(
                 select(calls.c.call_sid, calls.c.number_masked).where(calls.c.call_sid.in_(sids))
             ).all()
         )
-    return [Waiting(sid, at.replace(tzinfo=dt.UTC), numbers.get(sid)) for sid, at in entered]
+    return [
+        Waiting(w.call_sid, w.entered_at.replace(tzinfo=dt.UTC), numbers.get(w.call_sid)) for w in entered
+    ]
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def on_agent_line(engine: Engine, now: dt.datetime, within: dt.timedelta = RECEN
             select(events.c.call_sid, events.c.at, events.c.kind, events.c.detail)
             .select_from(events.join(calls, calls.c.call_sid == events.c.call_sid))
             .where(
+                *events_between(since, None),
                 calls.c.started_at >= since,
                 calls.c.ended_at.is_(None),
                 events.c.kind.in_(("line-login", "line-take", "line-outcome")),

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, delete, func, or_, select
+from sqlalchemy import Engine, Select, and_, delete, func, or_, select
 
 from ivr.store import report_queue
-from ivr.store.tables import calls, events, utc
+from ivr.store.tables import CALL_SPAN, calls, events, events_between, utc
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 # events after which the caller was with a person, or being told goodbye: where a hang-up then happened
@@ -58,6 +58,7 @@ def build(engine: Engine, start: dt.datetime | None, end: dt.datetime | None) ->
                 events.c.detail,
                 events.c.amount,
             )
+            .where(*events_between(utc(start) if start else None, utc(end) if end else None))
             .where(events.c.call_sid.in_(sids))
             .order_by(events.c.call_sid, events.c.at, events.c.id)
         ).all()
@@ -153,7 +154,12 @@ def purge(engine: Engine, before: dt.datetime) -> tuple[int, int]:
     with engine.begin() as connection:
         old = select(calls.c.call_sid).where(calls.c.started_at < cutoff).scalar_subquery()
         gone_events = connection.execute(
-            delete(events).where(or_(events.c.at < cutoff, events.c.call_sid.in_(old)))
+            delete(events).where(
+                or_(
+                    events.c.at < cutoff,
+                    and_(events.c.at < cutoff + CALL_SPAN, events.c.call_sid.in_(old)),
+                )
+            )
         ).rowcount
         gone_calls = connection.execute(delete(calls).where(calls.c.started_at < cutoff)).rowcount
     return gone_calls, gone_events

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy.sql.elements import ColumnElement
 
 # Deterministic constraint names, so migrations name the same things on SQLite and PostgreSQL.
 metadata = MetaData(
@@ -14,6 +15,23 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+# The longest a call's events can follow its start (Twilio ends any call after 24 hours): the calls that
+# started in a range have their events in that range and up to this much later.
+CALL_SPAN = dt.timedelta(hours=24)
+# How far the events' clocks (workers, replicas) may be behind the call's start as another one saw it.
+CLOCK_SLACK = dt.timedelta(minutes=5)
+
+
+def events_between(start: dt.datetime | None, end: dt.datetime | None) -> list[ColumnElement[bool]]:
+    """Conditions on events.at for the calls that started in [start, end) (naive UTC; None: no bound)."""
+    bounds: list[ColumnElement[bool]] = []
+    if start is not None:
+        bounds.append(events.c.at >= start - CLOCK_SLACK)
+    if end is not None:
+        bounds.append(events.c.at < end + CALL_SPAN)
+    return bounds
 
 
 def utc(instant: dt.datetime) -> dt.datetime:
@@ -38,7 +56,8 @@ events = Table(
     "events",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("call_sid", String(64), nullable=False, index=True),
+    # not indexed (migration 0004): queries find events by time, then by call
+    Column("call_sid", String(64), nullable=False),
     Column("at", DateTime, nullable=False, index=True),
     Column("kind", String(20), nullable=False),  # see ivr.store.journal.KINDS
     Column("position", String(16), nullable=False),  # the key path where it happened

@@ -6,9 +6,9 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, select
 
-from ivr.store.tables import calls, events, utc
+from ivr.store.tables import calls, events, events_between, utc
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,10 @@ def build(engine: Engine, start: dt.datetime | None, end: dt.datetime | None) ->
         sids = sids.where(calls.c.started_at >= utc(start))
     if end is not None:
         sids = sids.where(calls.c.started_at < utc(end))
-    in_range = events.c.call_sid.in_(sids.scalar_subquery())
+    in_range = and_(
+        *events_between(utc(start) if start else None, utc(end) if end else None),
+        events.c.call_sid.in_(sids.scalar_subquery()),
+    )
     count = func.count().label("n")
     with engine.connect() as connection:
         keys = connection.execute(

@@ -15,6 +15,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Engine, and_, select
 
@@ -62,31 +63,27 @@ def per_place(
     return total_wait / max(total_places, 1), len(waits)
 
 
-def waiting_calls(engine: Engine, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
-    """(CallSid, entered at) of the callers in the queue now, first in first."""
+class Waiter(NamedTuple):
+    """A caller in the queue now: the call, when they came in, the key path where they pressed 0."""
+
+    call_sid: str
+    entered_at: dt.datetime
+    position: str  # what they heard last: the menu or answer at this path (the agent is told)
+
+
+def waiting_calls(engine: Engine, now: dt.datetime) -> list[Waiter]:
+    """The callers in the queue now, first in first."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(events.c.call_sid, events.c.kind, events.c.at)
+            select(events.c.call_sid, events.c.kind, events.c.at, events.c.position)
             .where(events.c.kind.in_(("queue-entered", "queue-left")), events.c.at >= now - WAITING_HORIZON)
             .order_by(events.c.at, events.c.id)
         ).all()
-    state: dict[str, dt.datetime | None] = {}
+    state: dict[str, Waiter | None] = {}
     for row in rows:
-        state[row.call_sid] = row.at if row.kind == "queue-entered" else None
-    waiting = [(sid, at) for sid, at in state.items() if at is not None]
-    return sorted(waiting, key=lambda item: item[1])
-
-
-def last_heard(engine: Engine, call_sid: str) -> tuple[str, str] | None:
-    """(kind, id) of the last menu or answer a caller heard: ('answer', 'a1_2'), ('menu', 'main')."""
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(events.c.kind, events.c.detail, events.c.position)
-            .where(events.c.call_sid == call_sid, events.c.kind.in_(("menu", "answer")))
-            .order_by(events.c.at.desc(), events.c.id.desc())
-            .limit(1)
-        ).first()
-    return (str(row.kind), str(row.position)) if row else None
+        entered = row.kind == "queue-entered"
+        state[row.call_sid] = Waiter(row.call_sid, row.at, row.position) if entered else None
+    return sorted((w for w in state.values() if w is not None), key=lambda w: w.entered_at)
 
 
 class Refresher:

@@ -23,6 +23,7 @@ EVENT_COLUMNS = "call_sid, at, kind, position, detail, amount"
 CALL_COLUMNS = "call_sid, started_at, ended_at, duration_s, status, number_masked, number_hash"
 _EVENT_FIELDS = itemgetter(0, 1, 2, 3, 4, 9)  # Event's fields in EVENT_COLUMNS order
 _AT = itemgetter(1)
+_CALL_KINDS = ("incoming", "status")  # the events that bring a call's number and its end
 
 # What a batch says about a call merged with the row already there: the earliest start; the end, duration
 # and status when the batch has them; the number first recorded. The WHERE leaves alone the rows this would
@@ -89,14 +90,52 @@ def call_rows(batch: Sequence[Event], times: Sequence[Any] | None = None) -> lis
     return [tuple(rows[sid]) for sid in sorted(rows)]
 
 
-def write_batch(engine: Engine, batch: Sequence[Event]) -> None:
-    """Insert the events and create or complete their calls' rows, in one transaction."""
+class KnownCalls:
+    """The calls one writer has already given a row: later events of theirs need not touch it.
+
+    A call's row changes only with its start (the earliest event: this writer's first one of the call
+    was upserted, and its later ones are later), its number (incoming) and its end (status): so an
+    event of a known call that is neither incoming nor status adds nothing to its row. Without this,
+    nearly every event also upserted its call's row (a random page of the calls' key index each).
+    Bounded: the oldest calls are forgotten first (their next event upserts again, harmlessly).
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._sids: dict[str, None] = {}  # insertion-ordered: the oldest first
+
+    def __contains__(self, sid: object) -> bool:
+        return sid in self._sids
+
+    def add(self, sids: Sequence[str]) -> None:
+        """Remember calls whose rows are committed."""
+        for sid in sids:
+            self._sids[sid] = None
+        for _ in range(len(self._sids) - self.size):
+            del self._sids[next(iter(self._sids))]
+
+
+def _rows_needed(batch: Sequence[Event], known: KnownCalls | None) -> list[int]:
+    """The batch's events that can change their call's row (all of them without `known`)."""
+    return [
+        i for i, e in enumerate(batch) if known is None or e.kind in _CALL_KINDS or e.call_sid not in known
+    ]
+
+
+def write_batch(engine: Engine, batch: Sequence[Event], known: KnownCalls | None = None) -> None:
+    """Insert the events and create or complete their calls' rows, in one transaction.
+
+    `known`: the calls this writer already gave a row; updated once the batch is committed.
+    """
     if not batch:
         return
+    needed = _rows_needed(batch, known)
     if engine.dialect.name == "postgresql":
-        _write_postgresql(engine, batch)
+        calls = _write_postgresql(engine, batch, needed)
     else:
-        _write_sqlite(engine, batch)
+        calls = _write_sqlite(engine, batch, needed)
+    if known is not None:
+        known.add([row[0] for row in calls])
 
 
 def _sqlite_times(dialect: Dialect, batch: Sequence[Event]) -> list[str]:
@@ -110,23 +149,27 @@ def _sqlite_times(dialect: Dialect, batch: Sequence[Event]) -> list[str]:
     return times
 
 
-def _write_sqlite(engine: Engine, batch: Sequence[Event]) -> None:
+def _write_sqlite(engine: Engine, batch: Sequence[Event], needed: Sequence[int]) -> list[tuple[Any, ...]]:
     times = _sqlite_times(engine.dialect, batch)
     events = [(e[0], at, e[2], e[3], e[4], e[9]) for e, at in zip(batch, times, strict=True)]
-    calls = call_rows(batch, times)
+    calls = call_rows([batch[i] for i in needed], [times[i] for i in needed])
     with engine.begin() as connection:
         # exec_driver_sql: sqlite3's executemany on the tuples as they are, no SQLAlchemy bind processing
         connection.exec_driver_sql(_SQLITE_EVENTS, events)
-        connection.exec_driver_sql(_SQLITE_CALLS, calls)
+        if calls:
+            connection.exec_driver_sql(_SQLITE_CALLS, calls)
+    return calls
 
 
-def _write_postgresql(engine: Engine, batch: Sequence[Event]) -> None:
-    calls = call_rows(batch)
+def _write_postgresql(engine: Engine, batch: Sequence[Event], needed: Sequence[int]) -> list[tuple[Any, ...]]:
+    calls = call_rows([batch[i] for i in needed])
     with engine.begin() as connection:
         _copy_postgresql(engine, connection, batch, calls)
-        connection.exec_driver_sql(_PG_CALLS)
+        if calls:
+            connection.exec_driver_sql(_PG_CALLS)
         info = connection.connection.info
     info[_STAGED] = True  # committed: the staging table exists for as long as this server connection
+    return calls
 
 
 def _copy_postgresql(

@@ -120,21 +120,22 @@ def menu(loaded: Loaded, name: str) -> Response:
 
 
 def context(loaded: Loaded) -> tuple[str, ...]:
-    """What the caller who will be put through next last heard, from the journal (first in, first out)."""
+    """What the caller who will be put through next last heard, from the journal (first in, first out):
+    the menu or answer at the key path where they pressed 0, as their queue-entered event says."""
     engine = reservations.sync_engine()
     waiting = waits.waiting_calls(engine, reservations.naive_now())
     if not waiting:
         return ("agent_line.next.none",)
-    heard = waits.last_heard(engine, waiting[0][0])
-    if heard is None or heard[1] == "":
+    path = waiting[0].position  # where they pressed 0: the menu or answer they heard last
+    if path == "":
         return ("agent_line.next.start",)
     try:
-        menus, option = loaded.bundle.flow.walk(heard[1])
+        menus, option = loaded.bundle.flow.walk(path)
     except KeyError:
         return ("agent_line.next.start",)
     if option is not None:
         return ("agent_line.next.intro", option.label, "agent_line.next.answer")
-    parent = loaded.bundle.flow.walk(heard[1][:-1])[0][-1].option(heard[1][-1])
+    parent = loaded.bundle.flow.walk(path[:-1])[0][-1].option(path[-1])
     label = parent.label if parent else None
     return ("agent_line.next.intro", label, "agent_line.next.menu") if label else ("agent_line.next.start",)
 
