@@ -219,3 +219,27 @@ def test_the_estimate_thread_ends_with_its_app(files: Path, clock: FixedClock) -
         if not thread.is_alive():
             break
     assert not thread.is_alive()
+
+
+def test_the_estimate_reads_only_the_queues_events(tmp_path: Path) -> None:
+    """The refresher's queries (every worker, every 20 s) go through the queue's partial index on SQLite:
+    with bound parameters SQLite would ignore it and read every event of the last hours."""
+    from sqlalchemy import event
+
+    from ivr.store import engine as engines
+    from ivr.store import migrate, waits
+
+    engine = engines.create(f"sqlite:///{tmp_path / 'plan.db'}")
+    migrate.upgrade(engine)
+    statements: list[tuple[str, object]] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
+    now = dt.datetime(2026, 11, 25, 1, 0)
+    waits.per_place(engine, now, dt.timedelta(minutes=60), 5)
+    waits.waiting_calls(engine, now)
+    queries = [(sql, params) for sql, params in statements if "FROM events" in sql]
+    assert len(queries) == 2
+    with engine.connect() as connection:
+        for sql, params in queries:
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()  # type: ignore[arg-type]
+            assert any("USING INDEX ix_events_queue" in str(step) for step in plan), (sql, plan)
+    engine.dispose()

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
@@ -41,6 +42,16 @@ class Event(NamedTuple):
     amount: int | None = None  # seconds waited in the queue, on queue-left events
 
 
+def _forget_threads() -> None:
+    """In a forked child the parent's writer threads do not exist: each journal starts its own."""
+    for journal in list(_journals):
+        journal._thread = None
+
+
+_journals: weakref.WeakSet[Journal] = weakref.WeakSet()
+os.register_at_fork(after_in_child=_forget_threads)
+
+
 class Journal:
     """A bounded buffer and the thread that empties it into the database."""
 
@@ -64,6 +75,7 @@ class Journal:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._known = KnownCalls()  # the calls whose rows this journal has written
+        _journals.add(self)
         self._stopping = False
         self.dropped = 0
         self.written = 0
@@ -83,8 +95,7 @@ class Journal:
                 self.on_change(self)
             return
         self._buffer.append(event)
-        thread = self._thread
-        if thread is None or not thread.is_alive():  # the first event, or the thread ended while idle
+        if self._thread is None:  # the first event, or the thread ended (idle, stopped; see _run)
             with self._cond:
                 self._ensure_thread()
 
@@ -160,6 +171,14 @@ class Journal:
             log.error("journal: %d events could not be written at stop: lost", self.depth)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:  # however the thread ends, the next record() starts another
+            with self._cond:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _loop(self) -> None:
         backoff, idle_since = self.interval_s, time.monotonic()
         if self.on_change:
             self.on_change(self)  # the depth gauge starts with this thread

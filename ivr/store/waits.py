@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, select
 
-from ivr.store.tables import events, utc
+from ivr.store.tables import QUEUE_EVENT, events, utc
 
 log = logging.getLogger("ivr.queue")
 BRIDGED = ("bridged", "bridging-in-process")
@@ -40,22 +40,21 @@ def per_place(
     engine: Engine, now: dt.datetime, window: dt.timedelta, min_history: int
 ) -> tuple[float | None, int]:
     """Seconds per place ahead from bridged calls in the window, and how many there were."""
-    left, entered = events.alias("left_"), events.alias("entered")
     query = (
-        select(left.c.call_sid, left.c.amount, entered.c.detail)
-        .select_from(
-            left.outerjoin(
-                entered, and_(entered.c.call_sid == left.c.call_sid, entered.c.kind == "queue-entered")
-            )
-        )
-        .where(left.c.kind == "queue-left", left.c.detail.in_(BRIDGED), left.c.at >= now - window)
+        select(events.c.call_sid, events.c.kind, events.c.at, events.c.detail, events.c.amount)
+        .where(QUEUE_EVENT, events.c.at >= now - window - WAITING_HORIZON)
+        .order_by(events.c.at, events.c.id)
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    waits: dict[str, tuple[int, int]] = {}
+    places: dict[str, int] = {}  # the farthest place each call entered at
+    waits: dict[str, tuple[int, int]] = {}  # bridged calls: (seconds waited, place)
     for row in rows:
-        place = int(row.detail) if row.detail and str(row.detail).isdigit() else 1
-        waits[row.call_sid] = (int(row.amount or 0), max(place, waits.get(row.call_sid, (0, 1))[1]))
+        if row.kind == "queue-entered":
+            place = int(row.detail) if row.detail and str(row.detail).isdigit() else 1
+            places[row.call_sid] = max(place, places.get(row.call_sid, 1))
+        elif row.detail in BRIDGED and row.at >= now - window:
+            waits[row.call_sid] = (int(row.amount or 0), places.get(row.call_sid, 1))
     if len(waits) < min_history:
         return None, len(waits)
     total_wait = sum(w for w, _ in waits.values())
@@ -76,7 +75,7 @@ def waiting_calls(engine: Engine, now: dt.datetime) -> list[Waiter]:
     with engine.connect() as connection:
         rows = connection.execute(
             select(events.c.call_sid, events.c.kind, events.c.at, events.c.position)
-            .where(events.c.kind.in_(("queue-entered", "queue-left")), events.c.at >= now - WAITING_HORIZON)
+            .where(QUEUE_EVENT, events.c.at >= now - WAITING_HORIZON)
             .order_by(events.c.at, events.c.id)
         ).all()
     state: dict[str, Waiter | None] = {}
