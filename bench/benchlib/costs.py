@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import os
+import sys
 import tempfile
 import time
 import timeit
@@ -205,7 +206,11 @@ def main() -> None:
         "--postgres", metavar="URL", default=None, help="also time the journal writer on a scratch database"
     )
     args = parser.parse_args()
-    logging.basicConfig(stream=open(os.devnull, "w"), level=logging.INFO)  # noqa: SIM115  (lives as long as the run)
+    from ivr import logs
+
+    stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115  (lives as long as the run)
+    logs.configure(serving=True)  # the served app's logging (lines written by a thread), into /dev/null
+    sys.stderr = stderr
     with tempfile.TemporaryDirectory() as tmp:
         files = copy_ops_files(Path(tmp))
         os.environ.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE, IVR_FLOWS=str(files / "flows.yaml"))
@@ -218,12 +223,17 @@ def main() -> None:
 
         from benchlib.baseline import app as baseline
         from ivr import create_app
+        from ivr.web.fields import parse_pairs
         from ivr.web.signature import Validator
 
         reqs = requests()
         hotline = create_app()
         row("baseline app (constant TwiML)", per_request_us(baseline, reqs, args.rounds), "µs / request")
         row("hotline", per_request_us(hotline, reqs, args.rounds), "µs / request")
+        unjournaled = create_app()
+        unjournaled.extensions.pop("ivr.journal").stop()  # as benchlib/nojournal.py serves it
+        # the request thread's part of the journal (building and buffering events); the writer's is below
+        row("hotline, journal off", per_request_us(unjournaled, reqs, args.rounds), "µs / request")
         body, url = reqs[1].body, BASE + reqs[1].path
         form = MultiDict(parse_qsl(body, keep_blank_values=True))
         signature = reqs[1].headers["X-Twilio-Signature"]
@@ -232,6 +242,7 @@ def main() -> None:
         line = ("%s call=%s from=%s %s", "key", "CA" + "0" * 32, "+81*******78", "p=1 digits=2")
         print("parts (one Gather action, 28 fields):")
         row("  form parsing (parse_qsl)", part_us(lambda: parse_qsl(body, keep_blank_values=True)))
+        row("  form parsing (ivr.web.fields)", part_us(lambda: parse_pairs(body)))
         row("  RequestValidator.validate", part_us(lambda: twilio.validate(url, form, signature)))
         row("  ivr.web.signature.Validator", part_us(lambda: ours.validate(url, form, signature)))
         row("  call-log line (masked)", part_us(lambda: call_log.info(*line)))
