@@ -9,8 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
-from helpers import BASE, DROP, TOKEN, FixedClock, make_app, sign
+from helpers import BASE, DROP, TOKEN, FixedClock, make_app, parse, sign
 from ivr.config import StartRefused
+from ivr.testing import Twilio
 
 FORM = {"CallSid": "CA1", "From": "+819012345678", "Digits": "1"}
 ENDPOINTS = [
@@ -151,3 +152,12 @@ def test_a_body_far_larger_than_twilio_sends_is_refused_unread(client: FlaskClie
     assert response.status_code == 413
     assert response.mimetype == "text/xml"
     assert ElementTree.fromstring(response.data).tag == "Response"
+
+
+@pytest.mark.parametrize("path", ["/voice", "/voice/status"], ids=["incoming", "status"])
+def test_webhooks_open_no_session(twilio: Twilio, path: str) -> None:
+    """Sessions live under /console, where their cookie is sent: a webhook neither reads nor sets one."""
+    response = twilio.post(path, CallStatus="completed")
+    parse(response)
+    assert "Set-Cookie" not in response.headers
+    assert "Vary" not in response.headers  # a session touched would add Vary: Cookie

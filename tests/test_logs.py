@@ -1,0 +1,68 @@
+"""The served app's log: lines formatted at once, written by a thread in batches, warnings at once."""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+import sys
+import time
+
+from helpers import ROOT
+from ivr import logs
+
+
+def writer(stream: io.StringIO) -> tuple[logging.Logger, logs.BackgroundWriter]:
+    handler = logs.BackgroundWriter(stream)
+    handler.setFormatter(logs.Formatter(logs.FORMAT))
+    logger = logging.getLogger(f"test.logs.{id(stream)}")
+    logger.propagate, logger.level = False, logging.INFO
+    logger.addHandler(handler)
+    return logger, handler
+
+
+def test_info_lines_arrive_together_within_the_flush_interval() -> None:
+    stream = io.StringIO()
+    logger, _ = writer(stream)
+    for n in range(3):
+        logger.info("line %d", n)
+    assert stream.getvalue() == ""  # the request thread did not write
+    deadline = time.monotonic() + 10 * logs.FLUSH_S
+    while stream.getvalue().count("\n") < 3 and time.monotonic() < deadline:
+        time.sleep(logs.FLUSH_S / 4)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == ["line 0", "line 1", "line 2"]
+
+
+def test_a_warning_is_written_at_once_after_what_came_before_it() -> None:
+    stream = io.StringIO()
+    logger, _ = writer(stream)
+    logger.info("before")
+    logger.warning("refused")
+    assert [line.split(" ", 3)[2:] for line in stream.getvalue().splitlines()] == [
+        ["INFO", f"test.logs.{id(stream)}: before"],
+        ["WARNING", f"test.logs.{id(stream)}: refused"],
+    ]
+
+
+def test_the_time_is_written_as_loggings_own_format_writes_it() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    ours, theirs = logs.Formatter(logs.FORMAT), logging.Formatter(logs.FORMAT)
+    assert ours.format(record) == theirs.format(record)
+    record.created += 1.5  # the next second: the cached date part is made again
+    record.msecs = 500.0
+    assert ours.format(record) == theirs.format(record)
+
+
+def test_a_process_that_ends_writes_what_it_held() -> None:
+    """The exit hooks write the pending lines (atexit here; granian's workers: multiprocessing's)."""
+    code = (
+        "import logging, sys\n"
+        "from ivr import logs\n"
+        "logs.configure(serving=True)\n"
+        "logging.getLogger('ivr.call').info('incoming call=CA1 from=+81*******78')\n"
+        "sys.exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.rstrip().endswith("INFO ivr.call: incoming call=CA1 from=+81*******78")
