@@ -8,6 +8,9 @@ The queue's estimate and waiting callers, read by every worker every 20 s, scann
 last hours for a few queue events (0.3 s of a worker's CPU at 200 000 events): a partial index holds
 only the queue's entries and exits, which only those events pay for.
 
+On a large PostgreSQL journal, building that index holds off the journal writers while it runs: they
+keep their events and write them afterwards (calls are answered meanwhile).
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-29
