@@ -15,8 +15,9 @@ from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, t
 from ivr.store import engine as engines
 from ivr.store.journal import Event, Journal
 from ivr.store.report import build
+from ivr.store.rows import KnownCalls
 from ivr.store.tables import calls, events
-from ivr.store.write import KnownCalls, write_batch
+from ivr.store.write import write_batch
 from ivr.testing import Twilio
 
 NUMBER = "+819012345678"

@@ -20,7 +20,8 @@ from typing import NamedTuple
 
 from sqlalchemy import Engine
 
-from ivr.store.write import KnownCalls, write_batch
+from ivr.store.rows import KnownCalls
+from ivr.store.write import write_batch
 
 log = logging.getLogger("ivr.journal")
 

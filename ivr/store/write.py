@@ -10,42 +10,26 @@ SQLAlchemy still owns the connection and the transaction (pool, pre-ping, rollba
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Dialect, Engine, exc
 from sqlalchemy.types import DateTime
 
+from ivr.store.rows import (
+    CALL_COLUMNS,
+    EVENT_COLUMNS,
+    EVENT_FIELDS,
+    MERGE,
+    KnownCalls,
+    call_rows,
+    rows_needed,
+)
+
 if TYPE_CHECKING:
     from ivr.store.journal import Event
 
-EVENT_COLUMNS = "call_sid, at, kind, position, detail, amount"
-CALL_COLUMNS = "call_sid, started_at, ended_at, duration_s, status, number_masked, number_hash"
-_EVENT_FIELDS = itemgetter(0, 1, 2, 3, 4, 9)  # Event's fields in EVENT_COLUMNS order
-_AT = itemgetter(1)
-_CALL_KINDS = ("incoming", "status")  # the events that bring a call's number and its end
-
-# What a batch says about a call merged with the row already there: the earliest start; the end, duration
-# and status when the batch has them; the number first recorded. The WHERE leaves alone the rows this would
-# not change, most of them: a busy line's batch holds a menu or a key of each of hundreds of calls whose
-# start is already written, and rewriting those rows unchanged (a new row version and index entries) was
-# a quarter of PostgreSQL's CPU for the batch in bench/costs.
-_MERGE = """\
-ON CONFLICT (call_sid) DO UPDATE SET
-    started_at = CASE WHEN excluded.started_at < calls.started_at
-        THEN excluded.started_at ELSE calls.started_at END,
-    ended_at = coalesce(excluded.ended_at, calls.ended_at),
-    duration_s = coalesce(excluded.duration_s, calls.duration_s),
-    status = coalesce(excluded.status, calls.status),
-    number_masked = coalesce(calls.number_masked, excluded.number_masked),
-    number_hash = coalesce(calls.number_hash, excluded.number_hash)
-WHERE excluded.started_at < calls.started_at
-    OR excluded.ended_at IS NOT NULL OR excluded.duration_s IS NOT NULL OR excluded.status IS NOT NULL
-    OR (calls.number_masked IS NULL AND excluded.number_masked IS NOT NULL)
-    OR (calls.number_hash IS NULL AND excluded.number_hash IS NOT NULL)"""
-
 _SQLITE_EVENTS = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-_SQLITE_CALLS = f"INSERT INTO calls ({CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)\n{_MERGE}"
+_SQLITE_CALLS = f"INSERT INTO calls ({CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)\n{MERGE}"
 _SQLITE_TEXT_LENGTH = len("2026-01-01 00:00:00.000000")
 
 # The staging table lives as long as the server connection and empties at each commit; created inside a
@@ -60,66 +44,8 @@ _PG_STAGE_CALLS = f"COPY {_STAGE} ({CALL_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _PG_CALL_TYPES = ("varchar", "timestamp", "timestamp", "int4", "varchar", "varchar", "varchar")
 # ORDER BY: the rows are locked in call_sid order by every writer, so two workers cannot deadlock
 _PG_CALLS = (
-    f"INSERT INTO calls ({CALL_COLUMNS})\nSELECT {CALL_COLUMNS} FROM {_STAGE} ORDER BY call_sid\n{_MERGE}"
+    f"INSERT INTO calls ({CALL_COLUMNS})\nSELECT {CALL_COLUMNS} FROM {_STAGE} ORDER BY call_sid\n{MERGE}"
 )
-
-
-def call_rows(batch: Sequence[Event], times: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-    """One row per call in the batch (CALL_COLUMNS), in call_sid order: start, end, duration, status, number.
-
-    `times` replaces the events' `at` (SQLite's text form, which sorts as the times do).
-    """
-    rows: dict[str, list[Any]] = {}
-    for (sid, _, kind, _, detail, masked, number, duration, ended, _), at in zip(
-        batch, map(_AT, batch) if times is None else times, strict=True
-    ):
-        row = rows.get(sid)
-        if row is None:
-            rows[sid] = row = [sid, at, None, None, None, None, None]
-        elif at < row[1]:
-            row[1] = at
-        if number:
-            row[5], row[6] = masked, number
-        if kind == "status":
-            row[4] = detail
-            if duration is not None:
-                row[3] = duration
-            if ended:
-                row[2] = at
-    # one lock order for every writer: two workers upserting the same calls cannot deadlock
-    return [tuple(rows[sid]) for sid in sorted(rows)]
-
-
-class KnownCalls:
-    """The calls one writer has already given a row: later events of theirs need not touch it.
-
-    A call's row changes only with its start (the earliest event: this writer's first one of the call
-    was upserted, and its later ones are later), its number (incoming) and its end (status): so an
-    event of a known call that is neither incoming nor status adds nothing to its row. Without this,
-    nearly every event also upserted its call's row (a random page of the calls' key index each).
-    Bounded: the oldest calls are forgotten first (their next event upserts again, harmlessly).
-    """
-
-    def __init__(self, size: int = 20_000) -> None:
-        self.size = size
-        self._sids: dict[str, None] = {}  # insertion-ordered: the oldest first
-
-    def __contains__(self, sid: object) -> bool:
-        return sid in self._sids
-
-    def add(self, sids: Sequence[str]) -> None:
-        """Remember calls whose rows are committed."""
-        for sid in sids:
-            self._sids[sid] = None
-        for _ in range(len(self._sids) - self.size):
-            del self._sids[next(iter(self._sids))]
-
-
-def _rows_needed(batch: Sequence[Event], known: KnownCalls | None) -> list[int]:
-    """The batch's events that can change their call's row (all of them without `known`)."""
-    return [
-        i for i, e in enumerate(batch) if known is None or e.kind in _CALL_KINDS or e.call_sid not in known
-    ]
 
 
 def write_batch(engine: Engine, batch: Sequence[Event], known: KnownCalls | None = None) -> None:
@@ -129,7 +55,7 @@ def write_batch(engine: Engine, batch: Sequence[Event], known: KnownCalls | None
     """
     if not batch:
         return
-    needed = _rows_needed(batch, known)
+    needed = rows_needed(batch, known)
     if engine.dialect.name == "postgresql":
         calls = _write_postgresql(engine, batch, needed)
     else:
@@ -186,7 +112,7 @@ def _copy_postgresql(
             statement = _PG_EVENTS
             with cursor.copy(_PG_EVENTS) as copy:
                 copy.set_types(_PG_EVENT_TYPES)
-                for row in map(_EVENT_FIELDS, batch):
+                for row in map(EVENT_FIELDS, batch):
                     copy.write_row(row)
             statement = _PG_STAGE_CALLS
             with cursor.copy(_PG_STAGE_CALLS) as copy:
