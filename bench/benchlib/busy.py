@@ -26,11 +26,12 @@ from xml.etree import ElementTree
 from benchlib.common import (
     BASE,
     HOTLINE,
-    RESULTS,
+    LOCAL_POSTGRES,
     conclude,
     copy_ops_files,
     each_database,
     flask,
+    results_folder,
     serve,
     service_env,
 )
@@ -312,10 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-wait", type=int, default=600, help="queue.max_wait_s for the run")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="sqlite")
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default=LOCAL_POSTGRES)
     args = parser.parse_args(argv)
-    out = RESULTS / f"busy-{time.strftime('%Y%m%d-%H%M%S')}"
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder("busy")
     summary, failures = each_database(args.database, lambda kind: run(kind, args, out))
     return conclude(out, summary, failures)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"  # git-ignored: logs and request files of the last runs
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"  # this machine's server (trust auth)
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 # What the service is told, and what every signature is computed against (never the loopback URL).
@@ -283,6 +284,13 @@ def each_database(
         summary[kind], failed = run(kind)
         failures += failed
     return summary, failures
+
+
+def results_folder(bench: str) -> Path:
+    """A new folder for this run's logs and summary: bench/results/<bench>-<date>."""
+    out = RESULTS / f"{bench}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def conclude(out: Path, summary: dict[str, object], failures: list[str]) -> int:

@@ -23,12 +23,13 @@ from xml.etree import ElementTree
 from benchlib.common import (
     BASE,
     HOTLINE,
-    RESULTS,
+    LOCAL_POSTGRES,
     SERVERS,
     conclude,
     copy_ops_files,
     each_database,
     flask,
+    results_folder,
     serve,
     service_env,
 )
@@ -229,13 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--real-hours", action="store_true", help="keep the calendar (default: open today)")
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default=LOCAL_POSTGRES)
     parser.add_argument(
         "--server", choices=SERVERS, default="granian", help="granian = production (serve.py), or gunicorn"
     )
     args = parser.parse_args(argv)
-    out = RESULTS / f"day-{time.strftime('%Y%m%d-%H%M%S')}"
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder("day")
     summary, failures = each_database(args.database, lambda kind: run(kind, args, out))
     return conclude(out, summary, failures)
 

@@ -16,7 +16,6 @@ from benchlib.caller import Caller, write_failures
 from benchlib.common import (
     BASE,
     HOTLINE,
-    RESULTS,
     SERVERS,
     TOKEN,
     ForeignLoad,
@@ -28,6 +27,7 @@ from benchlib.common import (
     kib,
     mapped_engine_libraries,
     require_wrk,
+    results_folder,
     serve,
     service_env,
 )
@@ -336,8 +336,7 @@ def main(argv: list[str]) -> int:
     """Run the soak; 0 when every target is met."""
     args = parse_args(argv)
     require_wrk()
-    out = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}"
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder("soak")
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         files = copy_ops_files(Path(tmp) / "ops")
         env = service_env(files)

@@ -27,8 +27,8 @@ from benchlib.common import (
     BENCH,
     HOTLINE,
     LIMIT,
+    LOCAL_POSTGRES,
     NOJOURNAL,
-    RESULTS,
     ROOT,
     App,
     ForeignLoad,
@@ -41,6 +41,7 @@ from benchlib.common import (
     mapped_engine_libraries,
     process_table,
     require_wrk,
+    results_folder,
     serve,
     service_env,
 )
@@ -191,7 +192,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load each")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default=LOCAL_POSTGRES)
     parser.add_argument(
         "--min-speedup", type=float, default=1.5, help="hotline granian / today's hotline on gunicorn"
     )
@@ -377,8 +378,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     require_wrk()
     began = time.monotonic()
-    out = RESULTS / f"webhook-{time.strftime('%Y%m%d-%H%M%S')}"
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder("webhook")
     with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp:
         env = service_env(copy_ops_files(Path(tmp) / "settings"), DATABASE_URL=f"sqlite:///{tmp}/s.db")
         print(describe("granian", env))
