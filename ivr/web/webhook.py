@@ -53,9 +53,9 @@ def raw_position(args: Mapping[str, str] | None = None) -> str:
     return raw[:MAX_PATH] if raw.isascii() else ""
 
 
-def position(current: Loaded, args: Mapping[str, str] | None = None) -> str:
+def position(current: Loaded) -> str:
     """The caller's key path, shortened to what still exists in the current flow."""
-    return resolve(current.bundle.flow, raw_position(args))
+    return resolve(current.bundle.flow, raw_position())
 
 
 def hours(current: Loaded) -> Availability:
