@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ivr.store.tables import audit, callbacks
+from ivr.store.waits import BRIDGED
 
 LINE_PREFIX = "line-"  # the agent line's events: staff calls, not callers
 
@@ -34,7 +35,7 @@ def figures(caller_rows: list[list[Any]], line_rows: list[list[Any]]) -> dict[st
         for row in rows:
             if row.kind == "queue-left":
                 results[str(row.detail)] += 1
-                if row.detail in ("bridged", "bridging-in-process") and row.amount is not None:
+                if row.detail in BRIDGED and row.amount is not None:
                     waits.append(int(row.amount))
             elif row.kind == "callback-offer":
                 offers[str(row.detail)] += 1

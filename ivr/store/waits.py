@@ -13,9 +13,9 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, select
 
@@ -36,17 +36,18 @@ class Snapshot:
     ok: bool = False
 
 
-def per_place(
-    engine: Engine, now: dt.datetime, window: dt.timedelta, min_history: int
-) -> tuple[float | None, int]:
-    """Seconds per place ahead from bridged calls in the window, and how many there were."""
-    query = (
-        select(events.c.call_sid, events.c.kind, events.c.at, events.c.detail, events.c.amount)
-        .where(QUEUE_EVENT, events.c.at >= now - window - WAITING_HORIZON)
-        .order_by(events.c.at, events.c.id)
-    )
+def queue_rows(engine: Engine, since: dt.datetime) -> Sequence[Any]:
+    """The queue's entries and exits since an instant, in order (the partial index ix_events_queue)."""
+    columns = (events.c.call_sid, events.c.kind, events.c.at, events.c.detail, events.c.amount)
+    query = select(*columns, events.c.position).where(QUEUE_EVENT, events.c.at >= since)
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
+        return connection.execute(query.order_by(events.c.at, events.c.id)).all()
+
+
+def per_place_in(
+    rows: Sequence[Any], now: dt.datetime, window: dt.timedelta, min_history: int
+) -> tuple[float | None, int]:
+    """Seconds per place ahead from the bridged calls of the rows in the window, and how many there were."""
     places: dict[str, int] = {}  # the farthest place each call entered at
     waits: dict[str, tuple[int, int]] = {}  # bridged calls: (seconds waited, place)
     for row in rows:
@@ -62,6 +63,13 @@ def per_place(
     return total_wait / max(total_places, 1), len(waits)
 
 
+def per_place(
+    engine: Engine, now: dt.datetime, window: dt.timedelta, min_history: int
+) -> tuple[float | None, int]:
+    """Seconds per place ahead from bridged calls in the window, and how many there were."""
+    return per_place_in(queue_rows(engine, now - window - WAITING_HORIZON), now, window, min_history)
+
+
 class Waiter(NamedTuple):
     """A caller in the queue now: the call, when they came in, the key path where they pressed 0."""
 
@@ -70,19 +78,19 @@ class Waiter(NamedTuple):
     position: str  # what they heard last: the menu or answer at this path (the agent is told)
 
 
-def waiting_calls(engine: Engine, now: dt.datetime) -> list[Waiter]:
-    """The callers in the queue now, first in first."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(events.c.call_sid, events.c.kind, events.c.at, events.c.position)
-            .where(QUEUE_EVENT, events.c.at >= now - WAITING_HORIZON)
-            .order_by(events.c.at, events.c.id)
-        ).all()
+def waiting_in(rows: Sequence[Any], now: dt.datetime) -> list[Waiter]:
+    """The callers in the queue now according to the rows, first in first."""
     state: dict[str, Waiter | None] = {}
     for row in rows:
-        entered = row.kind == "queue-entered"
-        state[row.call_sid] = Waiter(row.call_sid, row.at, row.position) if entered else None
+        if row.at >= now - WAITING_HORIZON:  # an entry without an exit older than this is a lost event
+            entered = row.kind == "queue-entered"
+            state[row.call_sid] = Waiter(row.call_sid, row.at, row.position) if entered else None
     return sorted((w for w in state.values() if w is not None), key=lambda w: w.entered_at)
+
+
+def waiting_calls(engine: Engine, now: dt.datetime) -> list[Waiter]:
+    """The callers in the queue now, first in first."""
+    return waiting_in(queue_rows(engine, now - WAITING_HORIZON), now)
 
 
 class Refresher:
@@ -105,9 +113,11 @@ class Refresher:
         """Recompute now (the thread, and tests); on a database failure keep the last figures, marked."""
         window_min, min_history = self.settings()
         now = utc(self.clock())
+        window = dt.timedelta(minutes=window_min)
         try:
-            seconds, history = per_place(self.engine, now, dt.timedelta(minutes=window_min), min_history)
-            waiting = len(waiting_calls(self.engine, now))
+            rows = queue_rows(self.engine, now - window - WAITING_HORIZON)  # one read for both figures
+            seconds, history = per_place_in(rows, now, window, min_history)
+            waiting = len(waiting_in(rows, now))
         except Exception as error:  # the estimate is a courtesy: never let it take anything down
             log.warning("queue estimate: database unavailable (%s)", type(error).__name__)
             self.snapshot = Snapshot(self.snapshot.per_place_s, self.snapshot.history, self.snapshot.waiting)

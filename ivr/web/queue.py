@@ -7,6 +7,7 @@ from flask import Blueprint, Response, request
 from ivr.call import queue_render
 from ivr.flow.queue_prompts import estimate_id
 from ivr.state import Loaded
+from ivr.store.waits import BRIDGED
 from ivr.web import reservations, webhook
 from ivr.web.signature import protect
 from ivr.web.webhook import note, position, twiml, with_flow
@@ -14,7 +15,7 @@ from ivr.web.webhook import note, position, twiml, with_flow
 bp = Blueprint("voice_queue", __name__, url_prefix="/voice/queue")
 protect(bp)
 # How each way out of the queue is handled (Twilio's QueueResult).
-TALKED = ("bridged", "bridging-in-process")
+TALKED = BRIDGED
 
 
 def _int(name: str) -> int:
