@@ -66,6 +66,6 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def worker_exit(server: Any, worker: Any) -> None:
     """A worker stops gracefully: write its buffered journal events first."""
-    from ivr.web.journal import stop_all
+    from ivr.store.journal import stop_all
 
     stop_all()

@@ -73,8 +73,8 @@ def clean_metrics_folder() -> None:
 def application() -> Deadline:
     """What each worker serves (granian calls it after the fork): app:app under the request deadline."""
     from app import app  # in the worker only: the master never imports the app's modules
+    from ivr.store.journal import stop_all
     from ivr.web.deadline import Deadline
-    from ivr.web.journal import stop_all
 
     settle()
     return Deadline(app, float(app.config["IVR_REQUEST_TIMEOUT_S"]), stop_all)

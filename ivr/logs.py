@@ -11,12 +11,14 @@ The ops commands keep a plain handler: their output is read as it comes.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing.util
 import os
 import sys
 import threading
 import time
+from collections import deque
 from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -46,6 +48,8 @@ class BackgroundWriter(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
         self._pending: list[str] = []
+        self._batches: deque[list[str]] = deque()  # handed over, not yet written
+        self._writing = threading.Lock()  # one writer at a time
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         os.register_at_fork(after_in_child=self._forget_thread)  # the parent's thread is not in the child
@@ -69,15 +73,22 @@ class BackgroundWriter(logging.StreamHandler):  # type: ignore[type-arg]
             self._ready.set()
 
     def flush(self) -> None:
-        """Write every pending line in one write (logging's shutdown and the exit hooks call it too)."""
-        with self.lock or threading.RLock():
-            lines, self._pending = self._pending, []
-            try:
-                if lines:
-                    self.stream.write("\n".join(lines) + "\n")
-                super().flush()
-            except Exception:  # a closed or full stream must not fail a request or the exit
-                pass
+        """Write every pending line in one write (logging's shutdown and the exit hooks call it too).
+
+        The lines are handed over under the handler's lock (which every log call holds) and written under
+        a lock of their own that never waits for the handler's: a slow stderr holds up this writer, not
+        the requests logging meanwhile, and batches are written in the order they were handed over.
+        """
+        assert self.lock is not None  # Handler.__init__ made it
+        with self.lock:
+            if self._pending:
+                self._batches.append(self._pending)
+                self._pending = []
+        # a closed or full stream must not fail a request or the exit
+        with self._writing, contextlib.suppress(Exception):
+            while self._batches:
+                self.stream.write("\n".join(self._batches.popleft()) + "\n")
+            self.stream.flush()  # not StreamHandler.flush: it takes the handler's lock, which a warning holds
 
     def _start_thread(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ivr-log-writer", daemon=True)

@@ -66,3 +66,28 @@ def test_a_process_that_ends_writes_what_it_held() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr.rstrip().endswith("INFO ivr.call: incoming call=CA1 from=+81*******78")
+
+
+class SlowStream(io.StringIO):
+    """A stderr that takes its time (a full pipe, a slow disk)."""
+
+    def write(self, text: str) -> int:
+        time.sleep(0.3)
+        return super().write(text)
+
+
+def test_a_slow_stream_holds_up_neither_info_lines_nor_a_warning_after_them() -> None:
+    stream = SlowStream()
+    logger, _ = writer(stream)
+    logger.info("first")
+    time.sleep(logs.FLUSH_S * 1.5)  # the writer thread is now inside the slow write
+    began = time.monotonic()
+    logger.info("second")  # a request's line: handed over, not written
+    handed_over = time.monotonic() - began
+    logger.warning("third")  # written at once: after the batch being written, in order
+    assert handed_over < 0.1
+    assert [line.rsplit(": ", 1)[1] for line in stream.getvalue().splitlines()] == [
+        "first",
+        "second",
+        "third",
+    ]

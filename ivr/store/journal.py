@@ -49,6 +49,12 @@ def _forget_threads() -> None:
         journal._thread = None
 
 
+def stop_all() -> None:
+    """Flush and stop every journal of this process (its exit, the request deadline)."""
+    for journal in list(_journals):
+        journal.stop()
+
+
 _journals: weakref.WeakSet[Journal] = weakref.WeakSet()
 os.register_at_fork(after_in_child=_forget_threads)
 

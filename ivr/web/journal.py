@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing.util
-import weakref
 from collections.abc import Mapping
 
 from flask import Flask, current_app, request
@@ -18,7 +17,7 @@ from ivr.privacy import mask_number
 from ivr.state import Loaded
 from ivr.store import engine as engines
 from ivr.store import migrate
-from ivr.store.journal import Event, Journal
+from ivr.store.journal import Event, Journal, stop_all
 from ivr.store.numbers import number_hash
 from ivr.store.tables import utc
 from ivr.web import metrics
@@ -26,7 +25,6 @@ from ivr.web import metrics
 log = logging.getLogger("ivr.journal")
 ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _DETAIL = ("digits", "answer", "menu", "outcome", "reason", "status", "error")
-_journals: weakref.WeakSet[Journal] = weakref.WeakSet()
 
 
 def get_engine() -> Engine:
@@ -91,12 +89,6 @@ def health() -> dict[str, object] | None:
     return journal.status() if journal else None
 
 
-def stop_all() -> None:
-    """Flush every journal of this process (gunicorn's worker_exit; atexit does it too)."""
-    for journal in list(_journals):
-        journal.stop()
-
-
 def worker_exit() -> None:
     """A multiprocessing worker (granian's) ends: atexit does not run there, its finalizers do."""
     stop_all()
@@ -135,4 +127,3 @@ def init_app(app: Flask, *, serving: bool) -> None:
     app.extensions["ivr.number_key"] = str(app.config["IVR_NUMBER_KEY"]).encode("utf-8")
     journal = Journal(engine, on_change=metrics.journal_changed)
     app.extensions["ivr.journal"] = journal
-    _journals.add(journal)
