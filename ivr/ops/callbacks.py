@@ -12,20 +12,20 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import clock
+from ivr.flow.numbers import E164
 from ivr.privacy import mask_number
 from ivr.store import agents as agent_list
 from ivr.store import callbacks as reservations
+from ivr.store import users
 from ivr.store.numbers import number_hash
 from ivr.store.sealed import InvalidToken, Sealer, parse_keys
-from ivr.store.tables import audit, utc
+from ivr.store.tables import utc
 from ivr.web.journal import get_engine
 
 NAME = re.compile(r"^[A-Za-z0-9._\-]{1,40}$")
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 def _now() -> dt.datetime:
@@ -103,11 +103,8 @@ def _rows(reveal: bool, who: str | None, action: str) -> list[dict[str, Any]]:
         rows = reservations.listing(engine)
         found = [_row(row, sealer) for row in rows]
         if reveal:
-            with engine.begin() as connection:  # journaled before anything is shown
-                connection.execute(
-                    insert(audit),
-                    {"at": _now(), "who": who, "action": action, "detail": f"{len(found)} reservations"},
-                )
+            # journaled before anything is shown, as the console's reveals are
+            users.note(engine, clock.now(), str(who), action, f"{len(found)} reservations")
     except SQLAlchemyError as error:
         raise _failed(error) from error
     return found

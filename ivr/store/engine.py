@@ -33,7 +33,6 @@ def display(url: str) -> str:
 def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; WAL keeps the file whole
     cursor.close()
 
@@ -50,12 +49,9 @@ def create(url: str, *, timeout_s: float | None = None) -> Engine:
             with contextlib.suppress(OSError):
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         busy_s = timeout_s if timeout_s is not None else BUSY_TIMEOUT_MS / 1000
+        # sqlite3's timeout is SQLite's busy timeout (PRAGMA busy_timeout reads it back)
         engine = create_engine(parsed, connect_args={"timeout": busy_s})
         event.listen(engine, "connect", _sqlite_pragmas)
-        if timeout_s is not None:
-            event.listen(
-                engine, "connect", lambda c, _r: c.execute(f"PRAGMA busy_timeout={int(busy_s * 1000)}")
-            )
         return engine
     if timeout_s is not None:
         limit_ms = int(timeout_s * 1000)

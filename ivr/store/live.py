@@ -41,7 +41,7 @@ def in_progress(
         steps = connection.execute(
             select(events.c.call_sid, events.c.at, events.c.kind, events.c.detail)
             .where(*events_between(since, None), events.c.call_sid.in_(sids))
-            .order_by(events.c.call_sid, events.c.at, events.c.id)
+            .order_by(events.c.at, events.c.id)  # each call's steps in order, read along ix_events_at
         ).all()
     where: dict[str, str] = {}
     last: dict[str, dt.datetime] = {}
@@ -67,7 +67,7 @@ def in_progress(
 
 @dataclass(frozen=True)
 class Waiting:
-    """A caller in the queue now: since when, at which place they came in, the masked number."""
+    """A caller in the queue now: since when, and the masked number."""
 
     call_sid: str
     entered_at: dt.datetime  # aware UTC

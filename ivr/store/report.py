@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, and_, delete, func, or_, select
+from sqlalchemy import Engine, Select, delete, func, or_, select
 
 from ivr.store import report_queue
 from ivr.store.tables import CALL_SPAN, calls, events, events_between, utc
@@ -60,7 +60,7 @@ def build(engine: Engine, start: dt.datetime | None, end: dt.datetime | None) ->
             )
             .where(*events_between(utc(start) if start else None, utc(end) if end else None))
             .where(events.c.call_sid.in_(sids))
-            .order_by(events.c.call_sid, events.c.at, events.c.id)
+            .order_by(events.c.at, events.c.id)  # by_call below keeps each call's events in this order
         ).all()
         held = report_queue.reservations(connection)
         by_hand = report_queue.console_outcomes(
@@ -155,10 +155,7 @@ def purge(engine: Engine, before: dt.datetime) -> tuple[int, int]:
         old = select(calls.c.call_sid).where(calls.c.started_at < cutoff).scalar_subquery()
         gone_events = connection.execute(
             delete(events).where(
-                or_(
-                    events.c.at < cutoff,
-                    and_(events.c.at < cutoff + CALL_SPAN, events.c.call_sid.in_(old)),
-                )
+                events.c.at < cutoff + CALL_SPAN, or_(events.c.at < cutoff, events.c.call_sid.in_(old))
             )
         ).rowcount
         gone_calls = connection.execute(delete(calls).where(calls.c.started_at < cutoff)).rowcount

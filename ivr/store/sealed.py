@@ -33,7 +33,3 @@ class Sealer:
     def open(self, token: str, ttl_s: int | None = None) -> str:
         """The text of a token; InvalidToken when no key opens it (or it is older than ttl_s)."""
         return self._fernet.decrypt(token.encode("ascii"), ttl=ttl_s).decode("utf-8")
-
-    def rotate(self, token: str) -> str:
-        """The token re-encrypted with the newest key."""
-        return self._fernet.rotate(token.encode("ascii")).decode("ascii")

@@ -61,7 +61,9 @@ events = Table(
     # not indexed (migration 0004): queries find events by time, then by call
     Column("call_sid", String(64), nullable=False),
     Column("at", DateTime, nullable=False, index=True),
-    Column("kind", String(20), nullable=False),  # see ivr.store.journal.KINDS
+    Column(
+        "kind", String(20), nullable=False
+    ),  # what a webhook noted: incoming, menu, key, answer, status, …
     Column("position", String(16), nullable=False),  # the key path where it happened
     Column("detail", String(40), nullable=False),  # answer or menu id, digits, outcome, status
     Column("amount", Integer),  # a number the event carries: seconds waited in the queue (QueueTime)
@@ -106,7 +108,7 @@ agents = Table(
     Column("name", String(40), primary_key=True),
     Column("number_hash", String(64), nullable=False, unique=True),  # the caller ID they call from
     Column("number_masked", String(32), nullable=False),
-    Column("pin_hash", String(200), nullable=False),  # werkzeug scrypt
+    Column("pin_hash", String(200), nullable=False),  # scrypt$n$r$p$salt$hash (ivr.store.agents)
     Column("added_at", DateTime, nullable=False),
 )
 

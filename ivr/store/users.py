@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,15 @@ MAX_FAILURES = 5  # wrong passwords in a row that lock the account
 LOCK_FOR = dt.timedelta(minutes=15)
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()  # argon2id, memory-hard, salted; parameters travel inside each hash
-# verifying against this when the name is unknown takes as long as for a real user (no name probing)
-_DUMMY = _hasher.hash("no such user: the same work as a real check")
+
+
+@functools.cache
+def _dummy() -> str:
+    """A hash to verify against when the name is unknown: as long as for a real user (no name probing).
+
+    Made at the first login, not at import (~0.1 s in every worker and every ops command).
+    """
+    return _hasher.hash("no such user: the same work as a real check")
 
 
 @dataclass(frozen=True)
@@ -121,12 +129,13 @@ def get(engine: Engine, name: str) -> User | None:
 
 
 def authenticate(engine: Engine, now: dt.datetime, name: str, password: str) -> tuple[User | None, str]:
-    """(the user, "ok") for the right password; (None, why) otherwise: "unknown", "wrong", "locked"."""
+    """(the user, "ok") for the right password; (None, why) otherwise: "unknown", "wrong", "locked" (was
+    locked already) or "locked-now" (this wrong password locked it)."""
     at = utc(now)
     with engine.begin() as connection:
         row = connection.execute(select(users).where(users.c.name == name)).first()
         if row is None:
-            _verify(_DUMMY, password)
+            _verify(_dummy(), password)
             outcome = "unknown"
         elif row.locked_until is not None and row.locked_until > at:
             outcome = "locked"
