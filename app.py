@@ -1,4 +1,5 @@
-"""WSGI entry point: `gunicorn app:app` serves it, `flask --app app ivr ...` is the ops CLI."""
+"""The hotline app: `python serve.py` serves it (granian; gunicorn.conf.py for comparison); the ops CLI
+(`flask --app app ivr ...`) builds its own with create_app(serving=False)."""
 
 from ivr import create_app
 

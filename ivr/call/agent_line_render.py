@@ -10,14 +10,6 @@ from ivr.flow.queue_prompts import count_id
 LINE = "/voice/agent-line"
 
 
-def end(r: Renderer, prompts: tuple[str, ...]) -> str:
-    """Say these and hang up."""
-    response = VoiceResponse()
-    r.speak(response, *prompts)
-    response.hangup()
-    return str(response)
-
-
 def pin(r: Renderer, wrong: int, before: tuple[str, ...] = ()) -> str:
     """Ask for the PIN, ended by #; silence counts as a wrong PIN."""
     response = VoiceResponse()

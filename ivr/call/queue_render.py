@@ -100,14 +100,6 @@ def entry(r: Renderer, path: str, asked: int, q: int, before: tuple[str, ...] = 
     return str(response)
 
 
-def finish(r: Renderer, prompts: tuple[str, ...]) -> str:
-    """Say these, goodbye, hang up."""
-    response = VoiceResponse()
-    r.speak(response, *prompts, "goodbye")
-    response.hangup()
-    return str(response)
-
-
 def connect(r: Renderer) -> str:
     """What the caller hears as an agent takes them from the queue (Play only: <Queue url> allows little)."""
     response = VoiceResponse()

@@ -92,7 +92,7 @@ class Renderer:
 
     def gather(self, action: str, prompt_ids: tuple[str, ...], **options: object) -> Gather:
         """A keypad Gather posting to `action` that plays the prompts (a key interrupts them): one key,
-        the flow's timeout, `#` delivered as a digit; `options` override (the agent line's PIN)."""
+        the flow's timeout, `#` delivered as a digit; `options` override (PIN, number entry, queue wait)."""
         settings = {"num_digits": 1, "timeout": self.flow.input.timeout_s, "finish_on_key": "", **options}
         gather = Gather(input="dtmf", action=action, method="POST", action_on_empty_result=False, **settings)
         self.speak(gather, *prompt_ids)
@@ -169,16 +169,20 @@ class Renderer:
 
         return self._memo(("agent", path), build)
 
-    def goodbye(self, notice: tuple[str, ...] = ()) -> str:
-        """End the call politely, after the closed notice when there is one."""
+    def hang_up(self, prompts: tuple[str, ...]) -> str:
+        """Say these, then end the call."""
 
         def build() -> VoiceResponse:
             response = VoiceResponse()
-            self.speak(response, *notice, "goodbye")
+            self.speak(response, *prompts)
             response.hangup()
             return response
 
-        return self._memo(("goodbye", notice), build)
+        return self._memo(("hang-up", prompts), build)
+
+    def goodbye(self, notice: tuple[str, ...] = ()) -> str:
+        """End the call politely, after the closed notice (or whatever `notice` says) when there is one."""
+        return self.hang_up((*notice, "goodbye"))
 
     def step(self, step: Step) -> str:
         """The TwiML of a navigation step (the queue and the offer are the web layer's: they need the hour

@@ -1,4 +1,5 @@
-"""All Flask request code: voice webhooks, the signature guard, audio files, /healthz, fallback answers."""
+"""All Flask request code: the voice webhooks (calls, queue, callbacks, agent line), the signature guard,
+request fields, the journal hook, audio files, /healthz, /metrics, fallback answers."""
 
 from __future__ import annotations
 

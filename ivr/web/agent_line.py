@@ -46,13 +46,13 @@ def signed_in(view: Callable[[Loaded, str], Response]) -> Callable[[Loaded], Res
         name = request.args.get("a", "")[:40]
         if not name or not hmac.compare_digest(request.args.get("s", ""), _session_sig(name)):
             note("line-refused", reason="session")
-            return twiml(render.end(loaded.renderer, ("agent_line.unknown",)))
+            return twiml(loaded.renderer.hang_up(("agent_line.unknown",)))
         try:
             return view(loaded, name)
         except Exception:  # the database failed under an agent: say so rather than Twilio's error
             log.exception("agent line: %s failed", request.path)
             note("line-error", reason=request.path.rsplit("/", 1)[-1][:20])
-            return twiml(render.end(loaded.renderer, ("agent_line.unavailable",)))
+            return twiml(loaded.renderer.hang_up(("agent_line.unavailable",)))
 
     guarded.__name__ = view.__name__
     guarded.__doc__ = view.__doc__
@@ -72,10 +72,10 @@ def incoming(loaded: Loaded) -> Response:
         found = _agent(loaded)
     except Exception as error:
         note("line-error", error=type(error).__name__[:40])
-        return twiml(render.end(loaded.renderer, ("agent_line.unavailable",)))
+        return twiml(loaded.renderer.hang_up(("agent_line.unavailable",)))
     if found is None:
         note("line-refused", reason="number")
-        return twiml(render.end(loaded.renderer, ("agent_line.unknown",)))
+        return twiml(loaded.renderer.hang_up(("agent_line.unknown",)))
     note("line-incoming")
     return twiml(render.pin(loaded.renderer, 0))
 
@@ -89,7 +89,7 @@ def pin(loaded: Loaded) -> Response:
         found = _agent(loaded)
     except Exception as error:
         note("line-error", error=type(error).__name__[:40])
-        return twiml(render.end(loaded.renderer, ("agent_line.unavailable",)))
+        return twiml(loaded.renderer.hang_up(("agent_line.unavailable",)))
     keyed = request.form.get("Digits", "").strip()[:12]
     if found is not None and agents.pin_ok(found[1], keyed):
         note("line-login", reason=found[0])
@@ -97,17 +97,17 @@ def pin(loaded: Loaded) -> Response:
     note("line-pin-wrong", reason=str(wrong + 1))
     if found is None or wrong + 1 >= MAX_PIN_TRIES:
         note("line-locked", reason=found[0] if found else "-")
-        return twiml(render.end(loaded.renderer, ("agent_line.pin_wrong", "agent_line.locked")))
+        return twiml(loaded.renderer.hang_up(("agent_line.pin_wrong", "agent_line.locked")))
     return twiml(render.pin(loaded.renderer, wrong + 1, ("agent_line.pin_wrong",)))
 
 
 def menu_response(loaded: Loaded, name: str, before: tuple[str, ...] = ()) -> Response:
     """The counts and the choices."""
-    waiting = len(waits.waiting_calls(reservations.sync_engine(), reservations.naive_now()))
-    pending = callbacks.pending(reservations.sync_engine())
     n = webhook.count("n", 3)
     if n >= 3:  # an agent who left the phone off the hook
-        return twiml(render.end(loaded.renderer, ("goodbye",)))
+        return twiml(loaded.renderer.goodbye())
+    waiting = len(waits.waiting_calls(reservations.sync_engine(), reservations.naive_now()))
+    pending = callbacks.pending(reservations.sync_engine())
     return twiml(render.menu(loaded.renderer, _session(name), waiting, pending, n, before))
 
 

@@ -155,9 +155,9 @@ def reserve(loaded: Loaded, path: str, asked: int, in_queue: int, national: str)
             return twiml(queue_render.back_to_wait(r, path, asked, ("callback.failed", "queue.back")))
         if webhook.hours(loaded).open:
             return twiml(queue_render.enqueue(r, path, asked, ("callback.failed", "agent_connecting")))
-        return twiml(queue_render.finish(r, ("callback.failed", "callback.failed.closed")))
+        return twiml(r.goodbye(("callback.failed", "callback.failed.closed")))
     if result == "duplicate":
         note("callback-duplicate", p=path)
-        return twiml(queue_render.finish(r, ("callback.duplicate", *when(loaded))))
+        return twiml(r.goodbye(("callback.duplicate", *when(loaded))))
     note("callback-reserved", p=path, reason="keyed" if request.args.get("k") else "own")
-    return twiml(queue_render.finish(r, ("callback.done", *when(loaded))))
+    return twiml(r.goodbye(("callback.done", *when(loaded))))

@@ -14,7 +14,7 @@ from ivr.web.webhook import note, position, twiml, with_flow
 
 bp = Blueprint("voice_queue", __name__, url_prefix="/voice/queue")
 protect(bp)
-# How each way out of the queue is handled (Twilio's QueueResult).
+# The QueueResults after which the caller talked to an agent.
 TALKED = BRIDGED
 
 
@@ -76,10 +76,8 @@ def done(loaded: Loaded) -> Response:
     waited = _int("QueueTime")
     note("queue-left", p=path, outcome=result, wait_s=waited)
     r = loaded.renderer
-    if result in TALKED:
-        return twiml(queue_render.finish(r, ()))
-    if result == "hangup":
-        return twiml(queue_render.finish(r, ()))  # nobody is there to hear it
+    if result in TALKED or result == "hangup":  # after the conversation, or nobody is there to hear it
+        return twiml(r.goodbye())
     if result == "redirected":  # someone moved the call with the REST API: that TwiML is what it follows
         return twiml(r.node(path))
     now = webhook.hours(loaded)

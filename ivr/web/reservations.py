@@ -16,7 +16,7 @@ from ivr.store.tables import utc
 from ivr.store.waits import Refresher, Snapshot
 
 # The one place a caller's webhook waits on the database is committing a reservation (and the agent line,
-# whose callers are staff): bounded well inside Twilio's 15 s and gunicorn's 10 s.
+# whose callers are staff): well inside Twilio's 15 s and the request deadline (IVR_REQUEST_TIMEOUT_S).
 SYNC_TIMEOUT_S = 3.0
 
 
