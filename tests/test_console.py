@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import struct
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from console_helpers import PASSWORD, add_user, csrf_token, flush, log_in, signed_in
-from helpers import FixedClock, make_app, parse, twilio_for
+from helpers import CLOSED_INSTANT, FixedClock, make_app, parse, twilio_for
 from ivr import clock
 from ivr.config import StartRefused
 from ivr.console import panels, ulaw
 from ivr.console.panels import Panel
 from ivr.ops.db import csv_rows
+from ivr.store import engine as engines
 from ivr.store import report, users
 from ivr.store.tables import audit
 from ivr.web.journal import get_engine
@@ -310,3 +312,22 @@ def test_the_mulaw_table_is_the_synthesis_codec() -> None:
 
     decoded = g711.decode_ulaw(np.arange(256, dtype=np.uint8))
     assert list(decoded) == list(ulaw.TABLE)
+
+
+def test_a_tried_call_reserves_in_a_store_of_its_own(app: Flask, clock: FixedClock) -> None:
+    """The try page's line reserves a callback the way a caller does, but never in the hotline's store."""
+    from ivr.console.softphone import line_of
+    from ivr.store import callbacks
+
+    clock.instant = CLOSED_INSTANT
+    line = line_of(app)
+    root = line.post(f"{line.base}/voice")
+    for digits in ("0", "1", "1"):  # a person → closed: the offer → a callback → this number
+        gather = root.find("Gather")
+        assert gather is not None, ElementTree.tostring(root)
+        root = line.post(gather.get("action", ""), Digits=digits)
+    line_engine = engines.create(str(line.app.config["DATABASE_URL"]))
+    assert len(callbacks.listing(line_engine)) == 1  # reserved: the walk went where a caller's goes
+    line_engine.dispose()
+    with app.app_context():
+        assert callbacks.listing(get_engine()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,13 @@ from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
 import click
+from cryptography.fernet import Fernet
 
 from ivr.flow.bundle import Bundle
 from ivr.ops.timing import Length, estimate
 from ivr.state import state_of
+from ivr.store import engine as engines
+from ivr.store import migrate
 from ivr.testing import CALL_FORM, Twilio
 
 
@@ -30,13 +34,26 @@ class Heard:
 
 
 class Line:
-    """A call to our own app: every request signed with the app's token, like Twilio signs them."""
+    """A call to our own app: every request signed with the app's token, like Twilio signs them.
+
+    Its app has a store of its own (a scratch SQLite file, throwaway keys): what a tried call reserves
+    or journals never reaches the real store (`ivr simulate`, the console's try page).
+    """
 
     def __init__(self, config: dict[str, Any]) -> None:
         from ivr import create_app  # the package imports the ops group, which imports this module
 
         token = secrets.token_hex(16)
-        self.app = create_app({**config, "TWILIO_AUTH_TOKEN": token, "IVR_DEV": False}, serving=False)
+        self._scratch = tempfile.TemporaryDirectory(prefix="ivr-line-")  # removed with the line, or at exit
+        database = f"sqlite:///{Path(self._scratch.name) / 'line.db'}"
+        migrate.upgrade(engines.create(database))
+        scratch = {
+            "DATABASE_URL": database,
+            "IVR_NUMBER_KEY": secrets.token_hex(16),
+            "IVR_DATA_KEY": Fernet.generate_key().decode("ascii"),
+        }
+        settings = {**config, **scratch, "TWILIO_AUTH_TOKEN": token, "IVR_DEV": False}
+        self.app = create_app(settings, serving=False)
         self.base = str(self.app.config["PUBLIC_BASE_URL"])
         form = {"CallSid": "CA" + secrets.token_hex(16), "From": "+815000000000"}
         self.twilio = Twilio(self.app.test_client(), token, self.base, {**CALL_FORM, **form})

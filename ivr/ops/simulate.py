@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from cryptography.fernet import Fernet
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -20,8 +16,6 @@ from ivr.clock import system_clock
 from ivr.ops.caller import Line
 from ivr.ops.common import loaded_flow
 from ivr.ops.converse import Conversation, Keyboard, Script
-from ivr.store import engine as engines
-from ivr.store import migrate
 
 OUTCOMES = ("completed", "busy", "no-answer", "failed", "canceled")
 SHARED = (
@@ -99,18 +93,8 @@ def simulate(keys: str | None, at: str | None, dial: str, place: int, no_sound: 
     instant = _instant(at, zone) if at else None
     script = Script.parse(keys) if keys is not None else None
     config = {name: current_app.config[name] for name in SHARED}
-    scratch = tempfile.TemporaryDirectory(prefix="ivr-simulate-")  # reservations never reach the real store
-    database = f"sqlite:///{Path(scratch.name) / 'simulate.db'}"
-    migrate.upgrade(engines.create(database))
-    line = Line(
-        {
-            **config,
-            "IVR_CLOCK": (lambda: instant) if instant else system_clock,
-            "DATABASE_URL": database,
-            "IVR_NUMBER_KEY": secrets.token_hex(16),
-            "IVR_DATA_KEY": Fernet.generate_key().decode("ascii"),
-        }
-    )
+    # the line's own scratch store: reservations never reach the real one
+    line = Line({**config, "IVR_CLOCK": (lambda: instant) if instant else system_clock})
     now = (instant or system_clock()).astimezone(ZoneInfo(zone))
     status = line.bundle().flow.calendar.status(now)
     click.echo(
@@ -127,4 +111,3 @@ def simulate(keys: str | None, at: str | None, dial: str, place: int, no_sound: 
             line, script or Keyboard(), transfer, sound=not (script or no_sound), queue_position=place
         )
         conversation.run()
-    scratch.cleanup()
