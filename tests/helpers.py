@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -157,3 +158,12 @@ def heard(app: Flask, element: ElementTree.Element) -> list[str]:
 def query(url: str) -> dict[str, str]:
     """The query parameters of an absolute URL, as a plain dict."""
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Change a file as an editor would (the text must be there), with an mtime a stat stamp cannot miss."""
+    text = path.read_text("utf-8")
+    assert old in text, f"{old!r} is not in {path.name}"
+    before = path.stat().st_mtime_ns
+    path.write_text(text.replace(old, new, 1), "utf-8")
+    os.utime(path, ns=(before + 1_000_000_000, before + 1_000_000_000))

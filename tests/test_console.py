@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from console_helpers import PASSWORD, add_user, csrf_token, flush, log_in, signed_in
-from helpers import CLOSED_INSTANT, FixedClock, make_app, parse, twilio_for
+from helpers import CLOSED_INSTANT, FixedClock, edit, make_app, parse, twilio_for
 from ivr import clock
 from ivr.config import StartRefused
 from ivr.console import panels, ulaw
@@ -247,9 +247,7 @@ def test_the_flow_page_shows_this_worker_and_the_last_refused_edit(app: Flask, f
     viewer = signed_in(app, "viewer")
     page = viewer.get("/console/flow").get_data(as_text=True)
     assert app.extensions["ivr.state"].loaded.bundle.digest in page and "ありません" in page
-    (files / "flows.yaml").write_text(
-        (files / "flows.yaml").read_text("utf-8").replace("start: main", "start: nowhere")
-    )
+    edit(files / "flows.yaml", "start: main", "start: nowhere")
     app.extensions["ivr.state"].poll()
     page = viewer.get("/console/flow").get_data(as_text=True)
     assert "flows.yaml:" in page and "直前の正しいフローで応答を続けています" in page

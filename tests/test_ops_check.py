@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from helpers import ROOT, bundle_of
+from helpers import ROOT, bundle_of, edit
 from ivr.flow.bundle import Sources, load
 
 PROBLEM = re.compile(r"^(.+?):(\d+):(\d+): (error|warning): (.*?) — (.*)$")
@@ -35,12 +35,6 @@ def check(runner: FlaskCliRunner, *args: str) -> tuple[int, list[Found], str]:
 def line_of(path: Path, start: str) -> int:
     """The 1-based number of the first line of a file that starts with `start`."""
     return next(i for i, text in enumerate(path.read_text("utf-8").splitlines(), 1) if text.startswith(start))
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text("utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), "utf-8")
 
 
 def test_the_real_flow_is_clean(app: Flask, runner: FlaskCliRunner) -> None:

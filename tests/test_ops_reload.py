@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpers import BASE, FixedClock, bundle_of, heard, make_app, parse, query, twilio_for
+from helpers import BASE, FixedClock, bundle_of, edit, heard, make_app, parse, query, twilio_for
 from ivr.call.render import Urls
 from ivr.flow.bundle import Sources
 from ivr.state import FlowState, state_of
@@ -20,15 +19,6 @@ from ivr.testing import Twilio
 
 OLD_LABEL = 'topic.s1: "漏えいの詳細"'
 NEW_LABEL = 'topic.s1: "漏えいの詳しい内容"'
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    """Change a file as an editor would, with an mtime the stat stamp cannot miss (no equal-tick flake)."""
-    text = path.read_text("utf-8")
-    assert old in text
-    before = path.stat().st_mtime_ns
-    path.write_text(text.replace(old, new, 1), "utf-8")
-    os.utime(path, ns=(before + 1_000_000_000, before + 1_000_000_000))
 
 
 def line_of(path: Path, start: str) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import ROOT, FixedClock, bundle_of, make_app
+from helpers import ROOT, FixedClock, bundle_of, edit, make_app
 from ivr.flow.bundle import Sources, load
 
 BUNDLE = load(Sources(ROOT / "flows.yaml", ROOT / "prompts", ROOT / "audio"))
@@ -50,7 +50,7 @@ def test_a_reading_with_prompts_applies_to_those_prompts_only(files: Path, clock
     notice = next(line for line in text.splitlines() if line.startswith("notice:"))
     system.write_text(text.replace(notice, f'notice: "{CALL_US}"'), "utf-8")
     flows = files / "flows.yaml"
-    flows.write_text(flows.read_text("utf-8").replace("announcement: null", "announcement: notice"), "utf-8")
+    edit(flows, "announcement: null", "announcement: notice")
     bundle = bundle_of(make_app(files, clock))
     assert bundle.prompts["notice"].text == CALL_US
     # the general readings still apply there: the number digit by digit, the hours in words

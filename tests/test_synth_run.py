@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from helpers import ROOT, FixedClock, bundle_of, make_app
+from helpers import ROOT, FixedClock, bundle_of, edit, make_app
 from ivr.flow import manifest
 from ivr.flow.bundle import Sources, load
 from ivr.flow.catalog import Prompt
@@ -173,16 +173,9 @@ def test_readings_reach_the_engine_text(app: Flask) -> None:
 
 def test_menu_prompts_follow_the_labels_in_the_flow(files: Path, clock: FixedClock) -> None:
     topics = files / "prompts" / "menus.yaml"
-    topics.write_text(
-        topics.read_text("utf-8").replace('topic.s2: "お知らせの郵送"', 'topic.s2: "ご案内の郵送"'), "utf-8"
-    )
+    edit(topics, 'topic.s2: "お知らせの郵送"', 'topic.s2: "ご案内の郵送"')
     flows = files / "flows.yaml"
-    flows.write_text(
-        flows.read_text("utf-8").replace(
-            '"2": {label: topic.s2, menu: s2}', '"5": {label: topic.s2, menu: s2}'
-        ),
-        "utf-8",
-    )
+    edit(flows, '"2": {label: topic.s2, menu: s2}', '"5": {label: topic.s2, menu: s2}')
     bundle = bundle_of(make_app(files, clock))
     assert "ご案内の郵送は5を" in bundle.prompts["menu.main"].text
     assert "2を" not in bundle.prompts["menu.main"].text
@@ -276,7 +269,7 @@ def test_prune_deletes_only_unused_files(files: Path, clock: FixedClock) -> None
 @pytest.mark.parametrize("bad", ["speed: 9", "speed: fast"], ids=["out-of-range", "not-a-number"])
 def test_bad_engine_options_are_a_usage_error(files: Path, clock: FixedClock, bad: str) -> None:
     flows = files / "flows.yaml"
-    flows.write_text(flows.read_text("utf-8").replace("speed: 1.0", bad), "utf-8")
+    edit(flows, "speed: 1.0", bad)
     result = make_app(files, clock).test_cli_runner().invoke(args=["ivr", "synth", "--dry-run"])
     assert result.exit_code == 2
     assert "flows.yaml synthesis.openjtalk:" in result.output

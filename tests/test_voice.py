@@ -17,7 +17,9 @@ from helpers import (
     CLOSED_NOTICE,
     FixedClock,
     bundle_of,
+    edit,
     heard,
+    make_app,
     parse,
     query,
     renderer_of,
@@ -68,10 +70,8 @@ def test_incoming_call_plays_greeting_then_main_menu_inside_gather(app: Flask, t
 
 
 def test_announcement_plays_before_greeting_when_set(files: Path, clock: FixedClock) -> None:
-    from helpers import make_app
-
     flows = files / "flows.yaml"
-    flows.write_text(flows.read_text("utf-8").replace("announcement: null", "announcement: notice"), "utf-8")
+    edit(flows, "announcement: null", "announcement: notice")
     app = make_app(files, clock)
     root = parse(twilio_for(app.test_client()).post("/voice"))
     assert heard(app, gather_of(root)) == ["notice", "greeting", "menu.main"]
@@ -284,25 +284,16 @@ def test_dial_completed_says_goodbye_and_hangs_up(app: Flask, twilio: Twilio) ->
 
 @pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_a_number_destination_dials_a_number(files: Path, clock: FixedClock) -> None:
-    from helpers import make_app
-
     flows = files / "flows.yaml"
-    text = flows.read_text("utf-8").replace(
-        'destination: "sip:hotline-desk@pbx.bank.example.jp"', 'destination: "+81362700000"'
-    )
-    flows.write_text(text, "utf-8")
+    edit(flows, 'destination: "sip:hotline-desk@pbx.bank.example.jp"', 'destination: "+81362700000"')
     root = parse(twilio_for(make_app(files, clock).test_client()).post("/voice/key?p=&n=0&x=0", Digits="0"))
     assert [(c.tag, c.text) for c in root.find("Dial") or []] == [("Number", "+81362700000")]
 
 
 @pytest.mark.direct_dial  # the queue's own tests: test_queue*.py
 def test_emergency_closure_plays_its_own_message(files: Path, clock: FixedClock) -> None:
-    from helpers import make_app
-
     flows = files / "flows.yaml"
-    flows.write_text(
-        flows.read_text("utf-8").replace("emergency_closure: false", "emergency_closure: true"), "utf-8"
-    )
+    edit(flows, "emergency_closure: false", "emergency_closure: true")
     app = make_app(files, clock)
     root = parse(twilio_for(app.test_client()).post("/voice/key?p=1&n=0&x=0", Digits="0"))
     assert heard(app, root) == ["emergency_closed", "menu.s1"]
@@ -412,16 +403,12 @@ def test_the_slow_key_after_an_answer_plays_it_again_slowly(
 def test_without_its_audio_the_slow_replay_is_said_slower_where_say_can(
     files: Path, clock: FixedClock, voice: str, prosody: str | None
 ) -> None:
-    from helpers import make_app
-
     manifest = files / "audio" / "manifest.json"
     data = json.loads(manifest.read_text("utf-8"))
     data["files"] = {k: v for k, v in data["files"].items() if v["prompt"] != "a1_3.slow"}
     manifest.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
     flows = files / "flows.yaml"
-    flows.write_text(
-        flows.read_text("utf-8").replace("say_voice: Polly.Mizuki", f"say_voice: {voice}"), "utf-8"
-    )
+    edit(flows, "say_voice: Polly.Mizuki", f"say_voice: {voice}")
     app = make_app(files, clock)
     say = gather_of(key(twilio_for(app.test_client()), "13", "7"))[0]
     speech = bundle_of(app).prompts["a1_3"].speech

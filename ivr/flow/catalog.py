@@ -69,10 +69,6 @@ class Prompt:
     rate: float = 1.0  # relative to the engine's own rate: below 1 for the slow replay of an answer
 
 
-class MissingText(KeyError):
-    """A prompt id the flow or a template needs is not in prompts/."""
-
-
 class Composer:
     """Builds prompt texts from the flow and prompts/; records which ids were missing."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ivr.flow import yamlpos
 from ivr.flow.fields import Section
-from ivr.flow.problems import Problem
+from ivr.flow.problems import Problem, blocking
 
 READINGS_FILE = "readings.yaml"
 # The {fields} catalog.Composer fills into each template; every one must be there, and no other.
@@ -76,7 +76,7 @@ def load(folder: Path, problems: list[Problem]) -> PromptTexts:
         display = f"{folder.name}/{path.name}"
         doc = yamlpos.load(path, display)
         result.files.append(path)
-        if doc.data is None and any(p.severity == "error" for p in doc.problems):
+        if doc.data is None and blocking(doc.problems):
             result.unloaded.append(display)
         if path.name == READINGS_FILE:
             readings_doc = doc  # read last: its `prompts:` name ids from the other files

@@ -67,7 +67,7 @@ def estimate_id(seconds: float | None) -> str:
 
 
 def count_id(count: int, shown: int) -> str:
-    """「3件です。」 for 0..shown, 「(shown)件以上です。」 beyond."""
+    """「3件です。」 for 0..shown, 「(shown+1)件以上です。」 beyond."""
     return f"count.{max(count, 0)}" if count <= shown else "count.more"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from ivr.flow.problems import Problem
+from ivr.flow.problems import Problem, blocking
 
 YamlPath = tuple[str | int, ...]
 
@@ -102,7 +102,7 @@ def parse(raw: bytes, doc: Document) -> Document:
                     'write the key in quotes: "#": (キーの # は引用符で囲んでください)',
                 )
             )
-    if any(p.severity == "error" for p in doc.problems):
+    if blocking(doc.problems):
         return doc
     loader = yaml.SafeLoader(text)
     try:

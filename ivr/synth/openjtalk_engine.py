@@ -141,7 +141,7 @@ class OpenJTalkEngine:
                 self._hts.set_speed(self.speed * rate)
                 self._hts.add_half_tone(self.half_tone)
                 wave = np.asarray(self._hts.synthesize(labels), dtype=np.float64)
-                rate = self._hts.get_sampling_frequency()
+                sample_rate = self._hts.get_sampling_frequency()
         except (RuntimeError, ValueError) as exc:
             raise SynthesisError(
                 f"openjtalk could not speak prompt {prompt_id} ({shorten(text)}): {exc}"
@@ -151,4 +151,4 @@ class OpenJTalkEngine:
             raise SynthesisError(f"openjtalk produced no sound for prompt {prompt_id} ({shorten(text)})")
         # int16 scale, but loud vowels overshoot it (up to 2.4x seen): scale down rather than
         # clip, which would flatten whole vowels; the level is set later anyway
-        return wave / max(32768.0, peak), rate
+        return wave / max(32768.0, peak), sample_rate
