@@ -262,6 +262,8 @@ def test_the_softphone_walks_the_real_webhooks_at_the_chosen_time(app: Flask) ->
     url = first.split('name="url" value="')[1].split('"')[0].replace("&amp;", "&")
     step = client.post("/console/try/step", data={"sid": sid, "url": url, "key": "1"}, headers=token)
     assert "menu.s1" in step.get_data(as_text=True)
+    queued = client.post("/console/try/step", data={"sid": sid, "url": url, "key": "0"}, headers=token)
+    assert "queue.position.1" in queued.get_data(as_text=True)  # in hours, 0: first in the queue's wait
     late = client.post("/console/try/call", data={"at": "2026-11-25T20:00"}, headers=token).get_data(
         as_text=True
     )

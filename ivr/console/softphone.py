@@ -20,7 +20,7 @@ from ivr.clock import system_clock
 from ivr.console import ulaw
 from ivr.console.base import bp
 from ivr.ops.caller import Heard, Line
-from ivr.ops.converse import KEYPAD
+from ivr.ops.converse import KEYPAD, QueuePlay
 from ivr.ops.simulate import OUTCOMES, SHARED
 from ivr.state import get_state
 
@@ -66,7 +66,7 @@ def _view(heard: Heard) -> dict[str, object]:
 def walk(line: Line, url: str, form: dict[str, str]) -> Turn:
     """Post one webhook and follow its TwiML until the call waits for a key or a transfer, or ends."""
     turn = Turn()
-    root = line.post(url, **form)
+    root = line.post(url, **form, **_in_queue(url))
     for _ in range(MAX_HOPS):
         verbs, follow = list(root), None
         for index, verb in enumerate(verbs):
@@ -84,13 +84,21 @@ def walk(line: Line, url: str, form: dict[str, str]) -> Turn:
             elif verb.tag == "Redirect":
                 follow = verb.text or ""
                 break
+            elif verb.tag == "Enqueue":  # in Twilio's queue, the caller hears the wait URL's TwiML
+                follow = verb.get("waitUrl", "")
+                break
             elif verb.tag == "Hangup":
                 return turn
         if follow is None:
             return turn
-        root = line.post(follow, CallSid=form["CallSid"])
+        root = line.post(follow, CallSid=form["CallSid"], **_in_queue(follow))
     turn.error = f"{MAX_HOPS} 回転送しても入力待ちになりません（フローを確認してください）"
     return turn
+
+
+def _in_queue(url: str) -> dict[str, str]:
+    """What Twilio posts to a wait URL: here the caller is always first in line, as `ivr simulate` starts."""
+    return QueuePlay(1).form() if "/voice/queue/wait" in url else {}
 
 
 def _instant(text: str, zone: str) -> dt.datetime:
