@@ -9,6 +9,7 @@ each measured capacity. Figures and targets: bench/README.md.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -92,8 +93,6 @@ class Contender:
     paced: wrk.WrkResult | None = None
     cpu_ticks: list[dict[int, int]] = field(default_factory=list)  # per full round: worker → ticks
     seconds: list[float] = field(default_factory=list)
-    paced_ticks: dict[int, int] = field(default_factory=dict)
-    paced_seconds: float = 0.0
     start_memory: dict[int, int] = field(default_factory=dict)
     end_memory: dict[int, int] = field(default_factory=dict)
     sent_events: int = 0  # journal events the requests sent must leave
@@ -283,7 +282,7 @@ def paced(c: Contender, requests_file: Path, args: argparse.Namespace, per_line:
     """A run at half the contender's measured capacity (32 connections, requests paced)."""
     target = c.rps() / 2
     pacing = {"script": PACED_LUA, "extra_args": (f"{target / args.threads:.1f}",)}
-    result, c.paced_seconds, c.paced_ticks = timed_wrk(c, requests_file, args, **pacing)
+    result, _, _ = timed_wrk(c, requests_file, args, **pacing)
     result.data["target_rps"] = target
     c.paced = result
     c.sent_events += sent_events(result, per_line)
@@ -380,9 +379,8 @@ def main(argv: list[str]) -> int:
     began = time.monotonic()
     out = results_folder("webhook")
     with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp:
-        env = service_env(copy_ops_files(Path(tmp) / "settings"), DATABASE_URL=f"sqlite:///{tmp}/s.db")
-        print(describe("granian", env))
-        print(describe("gunicorn", env))
+        print(describe("granian", os.environ))  # the settings read only the server's variables
+        print(describe("gunicorn", os.environ))
         print(
             f"wrk: {args.threads} threads, {args.connections} connections, {args.duration:g} s runs,"
             f" {args.rounds} rounds alternating forward and backward (ABBA)"
