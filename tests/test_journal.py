@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import DateTime, select
+from sqlalchemy import DateTime, event, select
 
 from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for
 from ivr.store import engine as engines
@@ -185,6 +185,40 @@ def test_a_batch_reads_back_as_written_and_merges_into_its_calls(migrated_url: s
     figures = build(engine, t0.replace(tzinfo=dt.UTC), (t0 + 2 * s).replace(tzinfo=dt.UTC))
     assert figures["calls"] == 3
     engine.dispose()
+
+
+def test_a_large_batch_goes_in_few_statements_and_reads_back_whole(migrated_url: str) -> None:
+    """1000 events of 700 calls: every row back in order, and on SQLite no executemany (see ivr.store.write).
+
+    sqlite3's executemany lets go of the GIL at each row and waits for it back behind the request threads;
+    multi-row statements of at most 512 rows (512 + 256 + 128 + … for the rest) let go once each.
+    """
+    t0 = dt.datetime(2026, 11, 25, 1, 0, 0)
+    kind = ["incoming"] * 700 + ["menu"] * 300
+    ms = dt.timedelta(milliseconds=1)
+    batch = [Event(f"CA-{i % 700:03d}", t0 + i * ms, kind[i], str(i)) for i in range(1000)]
+    engine = engines.create(migrated_url)
+    statements: list[tuple[bool, int]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def seen(_c: object, _cursor: object, _sql: str, params: object, _context: object, many: bool) -> None:
+        statements.append((many, len(params) if isinstance(params, tuple | list) else 0))
+
+    write_batch(engine, batch, KnownCalls())
+    written = list(statements)
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(events.c.call_sid, events.c.at, events.c.position).order_by(events.c.id)
+        ).all()
+        starts = dict(connection.execute(select(calls.c.call_sid, calls.c.started_at)).all())
+    engine.dispose()
+    assert [tuple(row) for row in stored] == [(e.call_sid, e.at, e.position) for e in batch]
+    assert starts == {f"CA-{n:03d}": t0 + dt.timedelta(milliseconds=n) for n in range(700)}
+    if engine.dialect.name == "sqlite":
+        # events: 512 + 256 + 128 + 64 + 32 + 8 rows of 6 values; calls: 512 + 128 + 32 + 16 + 8 + 4 of 7
+        assert written == [(False, n * 6) for n in (512, 256, 128, 64, 32, 8)] + [
+            (False, n * 7) for n in (512, 128, 32, 16, 8, 4)
+        ]
 
 
 def test_two_writers_that_skip_known_calls_keep_the_earliest_start(migrated_url: str) -> None:

@@ -212,6 +212,44 @@ def journal_writer_us(
     return min(client), min(server, default=float("nan"))
 
 
+def writer_beside_busy_thread(batches: int = 10, size: int = 2000) -> float:
+    """Wall ms per batch of write_batch on SQLite while another thread runs Python without pause.
+
+    As in a served worker under load: a request thread holds the GIL, the switch interval is serve.settle's.
+    A driver that lets go of the GIL at each row waits up to that interval for it back at each row.
+    """
+    import threading
+
+    from ivr.store import engine as engines
+    from ivr.store.write import write_batch
+
+    work = journal_batches(batches, size, "busy")
+    busy = threading.Event()
+
+    def spin() -> None:
+        while not busy.is_set():
+            sum(range(1000))
+
+    interval = sys.getswitchinterval()
+    with scratch_journal(None) as url:
+        engine = engines.create(url)
+        write_batch(engine, journal_batches(1, size, "warm")[0])
+        spinner = threading.Thread(target=spin)
+        sys.setswitchinterval(0.0005)
+        spinner.start()
+        try:
+            start = time.perf_counter()
+            for batch in work:
+                write_batch(engine, batch)
+            elapsed = time.perf_counter() - start
+        finally:
+            busy.set()
+            spinner.join()
+            sys.setswitchinterval(interval)
+            engine.dispose()
+    return elapsed / batches * 1000
+
+
 def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(prog="bench/costs", description=__doc__)
@@ -266,6 +304,7 @@ def main() -> None:
         row("  call-log line (masked)", part_us(lambda: call_log.info(*line)))
     print("journal writer (write_batch, batches of 2000 events, 8 a call):")
     row("  SQLite", journal_writer_us(None)[0], "µs / event")
+    row("  SQLite beside a busy thread", writer_beside_busy_thread(), "ms / batch (wall)")
     if args.postgres:
         client, server = journal_writer_us(args.postgres)
         row("  PostgreSQL, writing thread", client, "µs / event")
