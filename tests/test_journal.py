@@ -13,6 +13,7 @@ from sqlalchemy import DateTime, event, select
 
 from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for
 from ivr.store import engine as engines
+from ivr.store import traffic
 from ivr.store.journal import Event, Journal
 from ivr.store.report import build
 from ivr.store.rows import KnownCalls
@@ -64,30 +65,32 @@ def report(app: Flask, *args: str) -> dict[str, object]:
 
 def test_a_call_is_one_row_and_its_events(journal_app: Flask, clock: FixedClock) -> None:
     twilio = twilio_for(journal_app.test_client())
-    Caller(twilio, clock, "CA1").call(("", "1"), ("1", "2"), ("12", "0"), duration="42")
+    Caller(twilio, clock, "CA1").call(("", "7"), ("", "1"), ("1", "2"), ("12", "0"), duration="42")
     Caller(twilio, clock, "CA1").post("/voice/agent/done?p=12", DialCallStatus="busy")
     flushed(journal_app)
     engine = engines.create(journal_app.config["DATABASE_URL"])
     with engine.connect() as connection:
         row = connection.execute(select(calls)).one()
-        kinds = connection.execute(select(events.c.kind, events.c.position, events.c.detail)).all()
+        kinds = connection.execute(
+            select(events.c.kind, events.c.position, events.c.detail, events.c.pressed).order_by(events.c.id)
+        ).all()
     engine.dispose()
     assert row.call_sid == "CA1" and row.duration_s == 42 and row.status == "completed"
     assert row.started_at == OPEN_INSTANT.astimezone(dt.UTC).replace(tzinfo=None)
     assert row.ended_at > row.started_at
     assert row.number_masked == "+81********78"
     assert len(row.number_hash) == 64 and "9012345678" not in row.number_hash
+    # one row per webhook: the start menu's is the incoming call's; a key's is what it led to, at
+    # the position where it was pressed; a key that leads to nothing journaled (7: no such option, the
+    # menu again) has a key row of its own
     assert [tuple(k) for k in kinds] == [
-        ("incoming", "", ""),
-        ("menu", "", "main"),
-        ("key", "", "1"),
-        ("menu", "1", "s1"),
-        ("key", "1", "2"),
-        ("answer", "12", "a1_2"),
-        ("key", "12", "0"),
-        ("agent", "12", ""),
-        ("status", "", "completed"),
-        ("agent-done", "12", "busy"),
+        ("menu", "", "main", None),
+        ("key", "", "7", None),
+        ("menu", "", "s1", "1"),
+        ("answer", "1", "a1_2", "2"),
+        ("agent", "12", "", "0"),
+        ("status", "", "completed", None),
+        ("agent-done", "12", "busy", None),
     ]
 
 
@@ -215,10 +218,33 @@ def test_a_large_batch_goes_in_few_statements_and_reads_back_whole(migrated_url:
     assert [tuple(row) for row in stored] == [(e.call_sid, e.at, e.position) for e in batch]
     assert starts == {f"CA-{n:03d}": t0 + dt.timedelta(milliseconds=n) for n in range(700)}
     if engine.dialect.name == "sqlite":
-        # events: 512 + 256 + 128 + 64 + 32 + 8 rows of 6 values; calls: 512 + 128 + 32 + 16 + 8 + 4 of 7
-        assert written == [(False, n * 6) for n in (512, 256, 128, 64, 32, 8)] + [
+        # events and calls: 512 + 256 + 128 + 64 + 32 + 8 and 512 + 128 + 32 + 16 + 8 + 4 rows of 7 values
+        assert written == [(False, n * 7) for n in (512, 256, 128, 64, 32, 8)] + [
             (False, n * 7) for n in (512, 128, 32, 16, 8, 4)
         ]
+
+
+def test_the_map_counts_keys_on_their_own_rows_and_on_the_rows_they_led_to(migrated_url: str) -> None:
+    """Rows from before migration 0005 (a key row, then where it led) and after (one row) count alike."""
+    t0 = dt.datetime(2026, 11, 25, 1, 0, 0)
+    s = dt.timedelta(seconds=1)
+    engine = engines.create(migrated_url)
+    write_batch(
+        engine,
+        [
+            Event("CA-old", t0, "incoming", "", "", "+81********78", "o" * 64),
+            Event("CA-old", t0, "menu", "", "main"),
+            Event("CA-old", t0 + s, "key", "", "1"),
+            Event("CA-old", t0 + s, "menu", "1", "s1"),
+            Event("CA-new", t0, "menu", "", "main", "+81********11", "n" * 64),
+            Event("CA-new", t0 + s, "menu", "", "s1", pressed="1"),
+            Event("CA-new", t0 + 2 * s, "key", "1", "7"),
+            Event("CA-new", t0 + 3 * s, "answer", "1", "a1_2", pressed="2"),
+        ],
+    )
+    seen = traffic.build(engine, None, None)
+    engine.dispose()
+    assert seen.keys == {("", "1"): 2, ("1", "7"): 1, ("1", "2"): 1}
 
 
 def test_two_writers_that_skip_known_calls_keep_the_earliest_start(migrated_url: str) -> None:
@@ -305,7 +331,7 @@ def test_purge_deletes_what_is_older_than_asked(journal_app: Flask, clock: Fixed
     runner = journal_app.test_cli_runner()
     result = runner.invoke(args=["ivr", "purge", "--older-than", "90d"])
     assert result.exit_code == 0, result.output
-    assert "deleted 1 calls and 5 events" in result.output
+    assert "deleted 1 calls and 3 events" in result.output  # start menu, menu, status
     assert report(journal_app)["calls"] == 1
     again = runner.invoke(args=["ivr", "purge"])  # IVR_RETENTION_DAYS: 90 by default
     assert "deleted 0 calls and 0 events" in again.output
@@ -324,4 +350,4 @@ def test_the_journal_shows_on_healthz(journal_app: Flask, clock: FixedClock) -> 
     flushed(journal_app)
     body = client.get("/healthz").get_json()
     assert body["journal"]["ok"] is True
-    assert body["journal"]["written"] == 5 and body["journal"]["buffered"] == 0
+    assert body["journal"]["written"] == 3 and body["journal"]["buffered"] == 0

@@ -48,6 +48,7 @@ def test_metrics_count_what_happens(files: Path, clock: FixedClock) -> None:
     }
     parse(twilio.post("/voice"))
     parse(twilio.post("/voice/key?p=&n=0&x=0", Digits="2"))
+    parse(twilio.post("/voice/key?p=2&n=0&x=0", Digits="8"))  # no such option: the menu again
     parse(twilio.post("/voice/key?p=2&n=0&x=0", Digits="3"))
     parse(twilio.post("/voice/key?p=23&n=0&x=0", Digits="0"))
     parse(twilio.post("/voice/agent/done?p=23", DialCallStatus="busy"))
@@ -57,7 +58,7 @@ def test_metrics_count_what_happens(files: Path, clock: FixedClock) -> None:
     assert b"ivr_journal_buffered" in response.data
     assert value("ivr_calls_total") == before["calls"] + 1
     assert value("ivr_answers_played_total", answer="a2_3") == before["answer"] + 1
-    assert value("ivr_keys_total", menu="2") == before["key"] + 1
+    assert value("ivr_keys_total", menu="2") == before["key"] + 2  # each key once, whatever its row
     assert value("ivr_transfers_total", outcome="busy") == before["busy"] + 1
     assert value("ivr_signature_rejections_total") == before["forged"] + 1
     assert value("ivr_agent_requests_total", hours="in") == before["agent"] + 1
@@ -93,7 +94,7 @@ def test_gunicorn_workers_add_up_and_a_graceful_stop_writes_the_journal(files: P
         proc.wait(timeout=30)
     assert proc.returncode == 0
     engine = engines.create(env["DATABASE_URL"])
-    assert counts(engine) == (6, 12)  # incoming + main menu, each call
+    assert counts(engine) == (6, 6)  # the start menu's row, the incoming call's, each call
     engine.dispose()
     assert not (tmp_path / "metrics" / "counter_99999.db").exists()
 

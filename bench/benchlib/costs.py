@@ -91,24 +91,23 @@ def part_us(stmt: Callable[[], object], number: int = 5000) -> float:
     return min(timeit.repeat(stmt, number=number, repeat=7, timer=time.process_time)) / number * 1e6
 
 
-# One call as the journal sees it: 8 events, 2 of them incoming with the caller's number (a transfer
-# comes back in), a queue wait with its seconds, the status callback that ends it.
+# One call as the journal sees it, one row per webhook: the start menu's (the incoming call, with the
+# caller's number), a menu and an invalid key, the agent asked for, a queue wait with its seconds, the
+# status callback that ends it. (kind, position, detail, keys pressed)
 CALL_EVENTS = (
-    ("incoming", "", ""),
-    ("menu", "", "main"),
-    ("key", "", "1"),
-    ("menu", "1", "support"),
-    ("key", "1", "0"),
-    ("queue-left", "10", "bridged"),
-    ("incoming", "10", ""),
-    ("status", "10", "completed"),
+    ("menu", "", "main", None),
+    ("menu", "", "support", "1"),
+    ("key", "1", "7", None),
+    ("agent", "1", "", "0"),
+    ("queue-left", "1", "bridged", None),
+    ("status", "1", "completed", None),
 )
 
 
 def journal_batches(count: int, size: int, tag: str, spacing: int = 300) -> list[list[Event]]:
     """`count` batches of `size` events of calls that overlap as on a busy line.
 
-    Call n's events come at n, n + spacing, n + 2 spacing, … (in call starts): with spacing > size / 8 a
+    Call n's events come at n, n + spacing, n + 2 spacing, … (in call starts): with spacing > size / 6 a
     batch holds about one event of each of `size` different calls, at every stage (a few beginning, a few
     ending), so nearly every event also upserts its call's row, as in production, where a batch is one
     second of a line whose calls last minutes. CallSids look like Twilio's (CA and 32 random hex digits)
@@ -121,9 +120,9 @@ def journal_batches(count: int, size: int, tag: str, spacing: int = 300) -> list
     for n in range(count * size // len(CALL_EVENTS)):
         sid = f"CA{hashlib.md5(f'{tag}-{n}'.encode()).hexdigest()}"
         caller = hashlib.sha256(f"{tag}-{n}".encode()).hexdigest()
-        for step, (kind, position, detail) in enumerate(CALL_EVENTS):
+        for step, (kind, position, detail, pressed) in enumerate(CALL_EVENTS):
             t = n + step * spacing
-            incoming = kind == "incoming"
+            incoming = step == 0
             event = Event(
                 call_sid=sid,
                 at=start + dt.timedelta(milliseconds=100 * t, microseconds=n % 997),
@@ -135,6 +134,7 @@ def journal_batches(count: int, size: int, tag: str, spacing: int = 300) -> list
                 duration_s=step * spacing // 10 if kind == "status" else None,
                 ended=kind == "status",
                 amount=35 if kind == "queue-left" else None,
+                pressed=pressed,
             )
             timed.append((t, n, event))
     timed.sort(key=lambda item: item[:2])
@@ -302,7 +302,7 @@ def main() -> None:
         row("  RequestValidator.validate", part_us(lambda: twilio.validate(url, form, signature)))
         row("  ivr.web.signature.Validator", part_us(lambda: ours.validate(url, form, signature)))
         row("  call-log line (masked)", part_us(lambda: call_log.info(*line)))
-    print("journal writer (write_batch, batches of 2000 events, 8 a call):")
+    print("journal writer (write_batch, batches of 2000 events, 6 a call):")
     row("  SQLite", journal_writer_us(None)[0], "µs / event")
     row("  SQLite beside a busy thread", writer_beside_busy_thread(), "ms / batch (wall)")
     if args.postgres:

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ivr.store.journal import Event
 
-EVENT_COLUMNS = "call_sid, at, kind, position, detail, amount"
+EVENT_COLUMNS = "call_sid, at, kind, position, detail, amount, pressed"
 CALL_COLUMNS = "call_sid, started_at, ended_at, duration_s, status, number_masked, number_hash"
-EVENT_FIELDS = itemgetter(0, 1, 2, 3, 4, 9)  # Event's fields in EVENT_COLUMNS order
+EVENT_FIELDS = itemgetter(0, 1, 2, 3, 4, 9, 10)  # Event's fields in EVENT_COLUMNS order
 _AT = itemgetter(1)
-_CALL_KINDS = ("incoming", "status")  # the events that bring a call's number and its end
 
 # What a batch says about a call merged with the row already there: the earliest start; the end, duration
 # and status when the batch has them; the number first recorded. The WHERE leaves alone the rows this would
@@ -45,7 +44,7 @@ def call_rows(batch: Sequence[Event], times: Sequence[Any] | None = None) -> lis
     `times` replaces the events' `at` (SQLite's text form, which sorts as the times do).
     """
     rows: dict[str, list[Any]] = {}
-    for (sid, _, kind, _, detail, masked, number, duration, ended, _), at in zip(
+    for (sid, _, kind, _, detail, masked, number, duration, ended, _, _), at in zip(
         batch, map(_AT, batch) if times is None else times, strict=True
     ):
         row = rows.get(sid)
@@ -69,8 +68,8 @@ class KnownCalls:
     """The calls one writer has already given a row: later events of theirs need not touch it.
 
     A call's row changes only with its start (the earliest event: this writer's first one of the call
-    was upserted, and its later ones are later), its number (incoming) and its end (status): so an
-    event of a known call that is neither incoming nor status adds nothing to its row. Without this,
+    was upserted, and its later ones are later), its number (the incoming call's event) and its end
+    (status): so an event of a known call that brings neither adds nothing to its row. Without this,
     nearly every event also upserted its call's row (a random page of the calls' key index each).
     Bounded: the oldest calls are forgotten first (their next event upserts again, harmlessly).
     """
@@ -93,5 +92,7 @@ class KnownCalls:
 def rows_needed(batch: Sequence[Event], known: KnownCalls | None) -> list[int]:
     """The batch's events that can change their call's row (all of them without `known`)."""
     return [
-        i for i, e in enumerate(batch) if known is None or e.kind in _CALL_KINDS or e.call_sid not in known
+        i
+        for i, e in enumerate(batch)
+        if known is None or e.number_hash is not None or e.kind == "status" or e.call_sid not in known
     ]

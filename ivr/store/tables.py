@@ -67,6 +67,8 @@ events = Table(
     Column("position", String(16), nullable=False),  # the key path where it happened
     Column("detail", String(40), nullable=False),  # answer or menu id, digits, outcome, status
     Column("amount", Integer),  # a number the event carries: seconds waited in the queue (QueueTime)
+    # the keys that led to this event, pressed at its position (one row per webhook: migration 0005)
+    Column("pressed", String(4)),
 )
 # The queue's entries and exits by time (partial: only they pay for it). A query uses the index when its
 # WHERE holds this very condition, spelled out: SQLite cannot match a partial index to bound parameters.

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from ivr.store.tables import calls, events, events_between, utc
 
@@ -33,10 +33,12 @@ def build(engine: Engine, start: dt.datetime | None, end: dt.datetime | None) ->
     )
     count = func.count().label("n")
     with engine.connect() as connection:
+        # a key that led somewhere is on the row of where it led (pressed); one that led nowhere, a key row
+        digits = func.coalesce(events.c.pressed, events.c.detail).label("digits")
         keys = connection.execute(
-            select(events.c.position, events.c.detail, count)
-            .where(in_range, events.c.kind == "key")
-            .group_by(events.c.position, events.c.detail)
+            select(events.c.position, digits, count)
+            .where(in_range, or_(events.c.pressed.is_not(None), events.c.kind == "key"))
+            .group_by(events.c.position, digits)
         ).all()
         kinds = connection.execute(select(events.c.kind, count).where(in_range).group_by(events.c.kind)).all()
         outcomes = connection.execute(
@@ -45,7 +47,7 @@ def build(engine: Engine, start: dt.datetime | None, end: dt.datetime | None) ->
             .group_by(events.c.detail)
         ).all()
     return Traffic(
-        Counter({(row.position, row.detail): int(row.n) for row in keys}),
+        Counter({(row.position, row.digits): int(row.n) for row in keys}),
         Counter({row.kind: int(row.n) for row in kinds}),
         Counter({row.detail: int(row.n) for row in outcomes}),
     )

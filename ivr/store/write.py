@@ -51,7 +51,7 @@ _STAGE = "journal_calls_stage"
 _STAGED = "ivr.journal_calls_stage"
 _PG_STAGE = f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (LIKE calls) ON COMMIT DELETE ROWS"
 _PG_EVENTS = f"COPY events ({EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-_PG_EVENT_TYPES = ("varchar", "timestamp", "varchar", "varchar", "varchar", "int4")
+_PG_EVENT_TYPES = ("varchar", "timestamp", "varchar", "varchar", "varchar", "int4", "varchar")
 _PG_STAGE_CALLS = f"COPY {_STAGE} ({CALL_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _PG_CALL_TYPES = ("varchar", "timestamp", "timestamp", "int4", "varchar", "varchar", "varchar")
 # ORDER BY: the rows are locked in call_sid order by every writer, so two workers cannot deadlock
@@ -89,7 +89,7 @@ def _sqlite_times(dialect: Dialect, batch: Sequence[Event]) -> list[str]:
 
 def _write_sqlite(engine: Engine, batch: Sequence[Event], needed: Sequence[int]) -> list[tuple[Any, ...]]:
     times = _sqlite_times(engine.dialect, batch)
-    events = [(e[0], at, e[2], e[3], e[4], e[9]) for e, at in zip(batch, times, strict=True)]
+    events = [(e[0], at, e[2], e[3], e[4], e[9], e[10]) for e, at in zip(batch, times, strict=True)]
     calls = call_rows([batch[i] for i in needed], [times[i] for i in needed])
     with engine.begin() as connection:
         _insert_sqlite(connection, _SQLITE_EVENTS, events)

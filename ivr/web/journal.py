@@ -33,13 +33,28 @@ def get_engine() -> Engine:
     return found
 
 
-def record(event: str, fields: Mapping[str, object], form: Mapping[str, str] | None = None) -> None:
-    """Count the event in the metrics and buffer it for the database; never fails a webhook.
+def record(
+    event: str,
+    fields: Mapping[str, object],
+    form: Mapping[str, str] | None = None,
+    *,
+    pressed: str = "",
+    row: bool = True,
+    caller: bool = False,
+    counted: bool = False,
+) -> None:
+    """Count the event in the metrics and buffer its row for the database; never fails a webhook.
 
-    `form` is the request's form when the caller already holds it (each proxy lookup costs).
+    `form`: the request's form when the caller already holds it (each proxy lookup costs). `pressed`: the
+    keys that led to the event (its position is where). `row=False`: counted only, the webhook's row is
+    another event's. `caller`: the row brings the caller's number to the call's row (the incoming call).
+    `counted`: the metrics already have it (a row written later than its count).
     """
     try:
-        metrics.observe(event, fields)
+        if not counted:
+            metrics.observe(event, fields)
+        if not row:
+            return
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         journal: Journal | None = app.extensions.get("ivr.journal")
         if journal is None:
@@ -55,10 +70,10 @@ def record(event: str, fields: Mapping[str, object], form: Mapping[str, str] | N
                 detail = str(fields[name])[:40]
                 break
         masked = hashed = duration = amount = None
-        if event == "incoming":
-            caller = form.get("From")
-            if caller:
-                masked, hashed = mask_number(caller), number_hash(app.extensions["ivr.number_key"], caller)
+        if caller:
+            number = form.get("From")
+            if number:
+                masked, hashed = mask_number(number), number_hash(app.extensions["ivr.number_key"], number)
         elif event == "status":
             seconds = form.get("CallDuration", "")
             duration = int(seconds) if seconds.isdigit() else None
@@ -66,21 +81,27 @@ def record(event: str, fields: Mapping[str, object], form: Mapping[str, str] | N
             amount = int(str(fields["wait_s"]))
         position, ended = str(fields.get("p", ""))[:16], event == "status" and detail in ENDED
         at = utc(clock.now(app))
-        journal.record(Event(sid, at, event, position, detail, masked, hashed, duration, ended, amount))
+        keys = pressed or None
+        journal.record(Event(sid, at, event, position, detail, masked, hashed, duration, ended, amount, keys))
     except Exception:  # the caller's call matters more than its journal line
         log.exception("journal: could not record %s", event)
 
 
-def heard(current: Loaded, path: str) -> None:
-    """Journal the menu or the answer the caller hears from the start now."""
+def heard(current: Loaded, path: str, pressed: str = "", where: str = "", *, caller: bool = False) -> bool:
+    """Journal the menu or the answer the caller hears from the start of `path` now; False: none there.
+
+    `pressed`: the keys that led here, pressed at `where` (the row's position then, as a key row's).
+    """
     try:
         menus, option = current.bundle.flow.walk(path)
     except KeyError:
-        return
+        return False
+    position = where if pressed else path
     if option is not None:
-        record("answer", {"p": path, "answer": option.answer})
+        record("answer", {"p": position, "answer": option.answer}, pressed=pressed, caller=caller)
     else:
-        record("menu", {"p": path, "menu": menus[-1].id})
+        record("menu", {"p": position, "menu": menus[-1].id}, pressed=pressed, caller=caller)
+    return True
 
 
 def health() -> dict[str, object] | None:

@@ -13,19 +13,27 @@ from ivr.call.render import minimal_fallback
 from ivr.state import Loaded, get_state
 from ivr.web import callback, journal, queue, reservations, webhook
 from ivr.web.signature import protect
-from ivr.web.webhook import count, note, position, raw_position, twiml, with_flow
+from ivr.web.webhook import count, note, note_without_row, position, raw_position, twiml, with_flow
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 protect(bp)
 log = logging.getLogger("ivr.voice")
 
 
-def answer(loaded: Loaded, step: Step) -> Response:
-    """Log what the step says happened (and the menu or answer heard from its start), then its TwiML."""
+def answer(loaded: Loaded, step: Step, pressed: str = "", where: str = "") -> Response:
+    """Log what the step says happened (and the menu or answer heard from its start), then its TwiML.
+
+    `pressed` at `where`: the keys that led to the step, journaled on its row (one row per webhook);
+    on a row of their own only when the step journals nothing (an invalid key, its re-prompt).
+    """
+    journaled = False
     if step.event:
-        note(step.event, p=step.path, **step.fields)
+        note(step.event, pressed=pressed, p=step.path, **step.fields)
+        journaled = True
     if step.kind == "node" and not step.reason:
-        journal.heard(loaded, step.path)
+        journaled = journal.heard(loaded, step.path, pressed, where) or journaled
+    if pressed and not journaled:
+        journal.record("key", {"p": where, "digits": pressed}, counted=True)
     if step.kind == "queue":  # in hours: wait in the queue for the next free agent
         return queue.enqueue_or_offer(loaded, step.path)
     if step.kind == "offer":  # closed: why and when, then a callback for later
@@ -38,8 +46,8 @@ def answer(loaded: Loaded, step: Step) -> Response:
 @with_flow
 def incoming(loaded: Loaded) -> Response:
     """A call comes in: announcement, greeting and the start menu."""
-    note("incoming")
-    journal.heard(loaded, "")
+    note_without_row("incoming")  # the start menu's row is the call's: it brings the number
+    journal.heard(loaded, "", caller=True)
     return twiml(loaded.renderer.welcome())
 
 
@@ -61,7 +69,7 @@ def key(loaded: Loaded) -> Response:
     path = resolve(loaded.bundle.flow, raw)
     digits = request.form.get("Digits", "").strip()
     if digits:
-        note("key", p=path, digits=digits[:4])
+        note_without_row("key", p=path, digits=digits[:4])  # the row is what the key leads to (answer())
     step = navigate.key(
         loaded.bundle.flow,
         path,
@@ -71,7 +79,7 @@ def key(loaded: Loaded) -> Response:
         count("x", args=args),
         lambda: webhook.hours(loaded),
     )
-    return answer(loaded, step)
+    return answer(loaded, step, digits[:4], path)
 
 
 @bp.post("/agent")

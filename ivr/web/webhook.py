@@ -63,11 +63,23 @@ def hours(current: Loaded) -> Availability:
     return availability(current.bundle.flow, clock.now())
 
 
-def note(event: str, **fields: object) -> None:
-    """One call-log line (the caller's number masked) and its journal event; the form is read once."""
-    form = request.form
+def note(event: str, *, pressed: str = "", **fields: object) -> None:
+    """One call-log line (the caller's number masked), its metrics and its journal row.
+
+    `pressed`: the keys that led to the event (journal.record's).
+    """
+    _note(event, fields, pressed, row=True)
+
+
+def note_without_row(event: str, **fields: object) -> None:
+    """The call-log line and the metrics of an event whose journal row is another's (one row per webhook)."""
+    _note(event, fields, "", row=False)
+
+
+def _note(event: str, fields: Mapping[str, object], pressed: str, *, row: bool) -> None:
+    form = request.form  # read once
     if log.isEnabledFor(logging.INFO):
         extra = " ".join(f"{k}={v}" for k, v in fields.items())
         caller = mask_number(form.get("From"))
         log.info(f"{event} call={form.get('CallSid', '-')[:40]} from={caller} {extra}")
-    journal.record(event, fields, form)
+    journal.record(event, fields, form, pressed=pressed, row=row)
