@@ -177,3 +177,44 @@ def test_no_answer_three_times_gives_up(line_app: Flask, clock: FixedClock) -> N
     nothing = parse(twilio.post(action, Digits="2")).find("Gather")
     assert nothing is not None and heard(line_app, nothing)[0] == "agent_line.no_callbacks"
     assert report(line_app)["callbacks"]["by_status"] == {"gave-up": 1}
+
+
+def test_a_late_outcome_for_an_attempt_another_agent_took_over_changes_nothing(
+    line_app: Flask, clock: FixedClock
+) -> None:
+    """Sato's call runs past the stale limit, Suzuki takes the reservation, Sato's outcome comes late."""
+    import datetime as dt
+
+    result = line_app.test_cli_runner().invoke(
+        args=["ivr", "agent", "add", "suzuki", "--number", "+819088887777"], input="8765\n8765\n"
+    )
+    assert result.exit_code == 0, result.output
+    reserve(line_app, "CAcaller")
+    sato = agent_on(line_app)
+    sato_dial = parse(sato.post(signed_in(line_app, sato), Digits="2")).find("Dial")
+    assert sato_dial is not None
+    clock.instant += dt.timedelta(minutes=31)
+    suzuki = agent_on(line_app, "CAagent2")
+    suzuki.form.update(From="+819088887777")
+    root = parse(suzuki.post("/voice/agent-line"))
+    gather = root.find("Gather")
+    assert gather is not None
+    menu = parse(suzuki.post(gather.get("action", ""), Digits="8765")).find("Gather")
+    assert menu is not None
+    suzuki_dial = parse(suzuki.post(menu.get("action", ""), Digits="2")).find("Dial")
+    assert suzuki_dial is not None
+    late = parse(sato.post(sato_dial.get("action", ""), DialCallStatus="busy"))
+    assert heard(line_app, late) == ["agent_line.not_saved"]
+    engine = engines.create(line_app.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        during = connection.execute(select(callbacks)).one()
+    assert (during.status, during.agent, during.attempts, during.outcome) == ("calling", "suzuki", 0, None)
+    after = parse(suzuki.post(suzuki_dial.get("action", ""), DialCallStatus="no-answer"))
+    assert heard(line_app, after) == ["agent_line.saved"]
+    with engine.connect() as connection:
+        row = connection.execute(select(callbacks)).one()
+    engine.dispose()
+    assert (row.status, row.agent, row.attempts, row.outcome) == ("pending", "suzuki", 1, "no-answer")
+    figures = report(line_app)
+    assert figures["callbacks"]["outcomes"] == {"no-answer": 1}
+    assert figures["agent_line"]["late_outcomes"] == 1

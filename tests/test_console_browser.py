@@ -134,7 +134,12 @@ def busy_now(hotline: Hotline) -> None:
     engine = app.extensions["ivr.engine"]
     done = max(row.id for row in callbacks.listing(engine))
     assert callbacks.take(engine, done, "tanaka", utc(at(hour=15, minute=12)))
-    callbacks.outcome(engine, done, "talked", utc(at(hour=15, minute=15)), attempts=3, retry_min=30)
+    assert (
+        callbacks.outcome(
+            engine, done, "talked", utc(at(hour=15, minute=15)), agent="tanaka", attempts=3, retry_min=30
+        )
+        == "done"
+    )
     for n, (name, number) in enumerate([("sato", "+819099990001"), ("suzuki", "+819099990002")]):
         added = app.test_cli_runner().invoke(
             args=["ivr", "agent", "add", name, "--number", number], input="4321\n4321\n"

@@ -15,8 +15,9 @@ from sqlalchemy import select, text
 
 from console_helpers import csrf_token, flush, signed_in
 from helpers import FixedClock, make_app, parse, twilio_for
+from ivr.store import callbacks as reservations_store
 from ivr.store import engine as engines
-from ivr.store.tables import audit, callbacks
+from ivr.store.tables import audit, callbacks, utc
 from ivr.testing import Twilio
 
 AGENT = "+819099990000"
@@ -251,6 +252,23 @@ def test_an_outcome_is_recorded_and_journaled(
     figures = report(store_app)["callbacks"]
     assert figures["by_status"] == {status: 1}
     assert figures["outcomes"] == {outcome: 1}  # counted with the agent line's
+
+
+def test_an_outcome_counts_only_for_the_agent_calling_and_only_once(
+    store_app: Flask, clock: FixedClock
+) -> None:
+    """Another agent's outcome, or a second one for the same attempt, changes nothing and says "unknown"."""
+    reserve(store_app, "CA" + "1" * 32, FIRST, clock.instant)
+    (row,) = reservations(store_app)
+    engine, now = engines.create(store_app.config["DATABASE_URL"]), utc(clock.instant)
+    rules = {"attempts": 3, "retry_min": 30}
+    assert reservations_store.take(engine, row.id, "sato", now)
+    assert reservations_store.outcome(engine, row.id, "busy", now, agent="suzuki", **rules) == "unknown"
+    assert reservations_store.outcome(engine, row.id, "busy", now, agent="sato", **rules) == "pending"
+    assert reservations_store.outcome(engine, row.id, "talked", now, agent="sato", **rules) == "unknown"
+    engine.dispose()
+    (after,) = reservations(store_app)
+    assert (after.status, after.attempts, after.outcome, after.agent) == ("pending", 1, "busy", "sato")
 
 
 def test_no_answer_three_times_gives_up_and_a_closed_one_takes_no_more(

@@ -109,7 +109,15 @@ def record_outcome(callback_id: int) -> BaseResponse | tuple[str, int]:
     loaded = get_state().loaded
     q = loaded.bundle.flow.queue if loaded else QueueSettings()
     status = callbacks.outcome(
-        engine, callback_id, result, naive, attempts=q.callback_attempts, retry_min=q.callback_retry_min
+        engine,
+        callback_id,
+        result,
+        naive,
+        agent=user.name,
+        attempts=q.callback_attempts,
+        retry_min=q.callback_retry_min,
     )
+    if status == "unknown":  # closed or taken over between take() and now: nothing was recorded
+        return _page(409, problem=f"予約 {callback_id} は終了しているか、ほかの担当者が発信中です。")
     users.note(engine, now, user.name, "callback-outcome", f"callback {callback_id} {result} -> {status}")
     return redirect(url_for("console.callback_list", saved=callback_id, result=result))

@@ -50,6 +50,7 @@ FIXED = (
     "agent_line.dialing",
     "agent_line.outcome",
     "agent_line.saved",
+    "agent_line.not_saved",
 )
 
 

@@ -96,38 +96,44 @@ def claim(engine: Engine, agent: str, now: dt.datetime) -> Claimed | None:
 
 
 def outcome(
-    engine: Engine, callback_id: int, result: str, now: dt.datetime, *, attempts: int, retry_min: int
+    engine: Engine,
+    callback_id: int,
+    result: str,
+    now: dt.datetime,
+    *,
+    agent: str,
+    attempts: int,
+    retry_min: int,
 ) -> str:
-    """Record how a call to the customer ended; the reservation's new status (pending, done, gave-up)."""
-    values: dict[str, Any] = {"outcome": result[:20]}
-    if result in DONE:
-        values.update(status="done", closed_at=now, attempts=callbacks.c.attempts + 1)
-        status = "done"
-    elif result in RETRY:
-        with engine.connect() as connection:
-            made = connection.execute(
-                select(callbacks.c.attempts).where(callbacks.c.id == callback_id)
-            ).scalar()
+    """Record how the agent's call to the customer ended; the new status, or "unknown" if not theirs.
+
+    New status: pending, done or gave-up. "unknown": the reservation is not this agent's attempt any more
+    (closed meanwhile, or taken over as stale by another agent), and nothing changes. One transaction, and
+    the update holds only while the attempt count read is still the row's: two outcomes racing for one
+    reservation cannot both count, nor one count for another agent's attempt.
+    """
+    mine = and_(
+        callbacks.c.id == callback_id, callbacks.c.status == "calling", callbacks.c.agent == agent[:40]
+    )
+    with engine.begin() as connection:
+        made = connection.execute(select(callbacks.c.attempts).where(mine)).scalar()
         if made is None:
             return "unknown"
-        if made + 1 >= attempts:
+        values: dict[str, Any] = {"outcome": result[:20]}
+        if result in DONE:
+            values.update(status="done", closed_at=now, attempts=made + 1)
+        elif result in RETRY and made + 1 >= attempts:
             values.update(status="gave-up", closed_at=now, attempts=made + 1)
-            status = "gave-up"
-        else:
+        elif result in RETRY:
             values.update(
                 status="pending", attempts=made + 1, next_try_at=now + dt.timedelta(minutes=retry_min)
             )
-            status = "pending"
-    else:  # canceled: the agent hung up before it rang; not an attempt
-        values.update(status="pending", next_try_at=now)
-        status = "pending"
-    with engine.begin() as connection:
-        connection.execute(
-            update(callbacks)
-            .where(callbacks.c.id == callback_id, callbacks.c.status == "calling")
-            .values(values)
-        )
-    return status
+        else:  # canceled: the agent hung up before it rang; not an attempt
+            values.update(status="pending", next_try_at=now)
+        changed = connection.execute(
+            update(callbacks).where(mine, callbacks.c.attempts == made).values(values)
+        ).rowcount
+    return str(values["status"]) if changed == 1 else "unknown"
 
 
 def take(engine: Engine, callback_id: int, agent: str, now: dt.datetime) -> bool:

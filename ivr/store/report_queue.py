@@ -87,6 +87,8 @@ def figures(caller_rows: list[list[Any]], line_rows: list[list[Any]]) -> dict[st
             "locked": line["line-locked"],
             "taken": dict(sorted(takes.items())),
             "errors": line["line-error"],
+            # outcomes said too late: the reservation closed or another agent had taken it over
+            "late_outcomes": line["line-outcome-late"],
         },
     }
 

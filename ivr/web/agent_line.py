@@ -163,6 +163,7 @@ def choose(loaded: Loaded, name: str) -> Response:
                 claimed.id,
                 "failed",
                 reservations.naive_now(),
+                agent=name,
                 attempts=1,
                 retry_min=0,
             )
@@ -184,9 +185,13 @@ def _record(loaded: Loaded, name: str, result: str) -> Response:
         _callback_id(),
         result,
         reservations.naive_now(),
+        agent=name,
         attempts=q.callback_attempts,
         retry_min=q.callback_retry_min,
     )
+    if status == "unknown":  # closed meanwhile, or taken over by another agent: nothing was recorded
+        note("line-outcome-late", outcome=result)
+        return twiml(render.to_menu(loaded.renderer, _session(name), ("agent_line.not_saved",)))
     note("line-outcome", outcome=result, reason=status)
     return twiml(render.to_menu(loaded.renderer, _session(name), ("agent_line.saved",)))
 
