@@ -47,7 +47,7 @@ def answer(loaded: Loaded, step: Step, pressed: str = "", where: str = "") -> Re
 def incoming(loaded: Loaded) -> Response:
     """A call comes in: announcement, greeting and the start menu."""
     note_without_row("incoming")  # the start menu's row is the call's: it brings the number
-    journal.heard(loaded, "", caller=True)
+    journal.heard(loaded, "", caller=True)  # the start menu always walks: the call always gets its row
     return twiml(loaded.renderer.welcome())
 
 
