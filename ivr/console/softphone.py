@@ -47,7 +47,10 @@ def line_of(app: Flask) -> Line:
     found: Line | None = app.extensions.get("ivr.console.line")
     if found is None:
         config = {name: app.config[name] for name in SHARED}
-        found = Line({**config, "IVR_CLOCK": lambda: _at.get() or system_clock()})
+        # the page's chosen time, else the console's own clock (the wall clock in production; a test's
+        # fixed clock in the tests: a tried call must not depend on the hour the suite runs at)
+        console_clock: clock.Clock = app.extensions.get("ivr.clock", system_clock)
+        found = Line({**config, "IVR_CLOCK": lambda: _at.get() or console_clock()})
         app.extensions["ivr.console.line"] = found
     return found
 
