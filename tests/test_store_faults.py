@@ -193,6 +193,38 @@ def test_start_is_refused_until_migrated_and_migrating_twice_changes_nothing(
     call(twilio_for(make_app(files, clock, DATABASE_URL=database_url).test_client()), "CA1")
 
 
+def test_every_migration_goes_down_and_up_again_keeping_the_journal(migrated_url: str) -> None:
+    """A deploy rolled back: each revision's downgrade runs (to 0004 with rows in the tables, then to
+    the empty database) and the upgrade after it brings the same schema back."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    engine = engines.create(migrated_url)
+    t0 = dt.datetime(2026, 11, 25, 1, 0, 0)
+    write_batch(engine, [Event("CA1", t0, "menu", "", "main", "+81********78", "a" * 64, pressed=None)])
+    with engine.connect() as connection:
+        shape = {
+            name: sorted(c["name"] for c in inspect(connection).get_columns(name))
+            for name in ("calls", "events")
+        }
+    for target in ("0004", "base"):
+        with engine.begin() as connection:
+            command.downgrade(migrate._config(connection), target)
+        if target == "0004":
+            with engine.connect() as connection:
+                columns = [c["name"] for c in inspect(connection).get_columns("events")]
+            assert "pressed" not in columns and counts(engine) == (1, 1)
+    assert migrate.current(engine) is None
+    assert migrate.upgrade(engine) == (None, migrate.head())
+    with engine.connect() as connection:
+        again = {
+            name: sorted(c["name"] for c in inspect(connection).get_columns(name))
+            for name in ("calls", "events")
+        }
+    engine.dispose()
+    assert again == shape and "pressed" in again["events"]
+
+
 def test_replicas_migrating_at_once_take_turns(database_url: str) -> None:
     engines_ = [engines.create(database_url) for _ in range(3)]
     errors: list[BaseException] = []
