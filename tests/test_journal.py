@@ -351,3 +351,24 @@ def test_the_journal_shows_on_healthz(journal_app: Flask, clock: FixedClock) -> 
     body = client.get("/healthz").get_json()
     assert body["journal"]["ok"] is True
     assert body["journal"]["written"] == 3 and body["journal"]["buffered"] == 0
+
+
+@pytest.mark.parametrize("broken", ["metrics", "journal"], ids=["counter-raises", "buffer-raises"])
+def test_a_failing_counter_or_buffer_never_fails_the_webhook(
+    journal_app: Flask, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    """Either half of journaling may fail; the caller still gets the menu, and the other half still works."""
+    from ivr.web import metrics
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("broken on purpose")
+
+    if broken == "metrics":
+        monkeypatch.setattr(metrics, "observe", fail)
+    else:
+        monkeypatch.setattr(journal_of(journal_app), "record", fail)
+    before = metrics.CALLS._value.get()
+    Caller(twilio_for(journal_app.test_client()), clock, "CA1").call(("", "1"))  # parse() checks the TwiML
+    flushed(journal_app)
+    rows = report(journal_app)["calls"]
+    assert (rows, metrics.CALLS._value.get() - before) == ((1, 0) if broken == "metrics" else (0, 1))

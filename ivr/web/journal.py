@@ -39,22 +39,36 @@ def record(
     form: Mapping[str, str] | None = None,
     *,
     pressed: str = "",
-    row: bool = True,
     caller: bool = False,
-    counted: bool = False,
 ) -> None:
-    """Count the event in the metrics and buffer its row for the database; never fails a webhook.
+    """Count the event in the metrics and buffer its row for the database; never fails a webhook."""
+    count(event, fields)
+    buffer(event, fields, form, pressed=pressed, caller=caller)
+
+
+def count(event: str, fields: Mapping[str, object]) -> None:
+    """Count the event in the metrics only (its webhook's row is another event's); never fails a webhook."""
+    try:
+        metrics.observe(event, fields)
+    except Exception:  # the caller's call matters more than a counter
+        log.exception("metrics: could not count %s", event)
+
+
+def buffer(
+    event: str,
+    fields: Mapping[str, object],
+    form: Mapping[str, str] | None = None,
+    *,
+    pressed: str = "",
+    caller: bool = False,
+) -> None:
+    """Buffer the event's row for the database only (counted already); never fails a webhook.
 
     `form`: the request's form when the caller already holds it (each proxy lookup costs). `pressed`: the
-    keys that led to the event (its position is where). `row=False`: counted only, the webhook's row is
-    another event's. `caller`: the row brings the caller's number to the call's row (the incoming call).
-    `counted`: the metrics already have it (a row written later than its count).
+    keys that led to the event (its position is where). `caller`: the row brings the caller's number to
+    the call's row (the incoming call).
     """
     try:
-        if not counted:
-            metrics.observe(event, fields)
-        if not row:
-            return
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         journal: Journal | None = app.extensions.get("ivr.journal")
         if journal is None:

@@ -33,7 +33,7 @@ def answer(loaded: Loaded, step: Step, pressed: str = "", where: str = "") -> Re
     if step.kind == "node" and not step.reason:
         journaled = journal.heard(loaded, step.path, pressed, where) or journaled
     if pressed and not journaled:
-        journal.record("key", {"p": where, "digits": pressed}, counted=True)
+        journal.buffer("key", {"p": where, "digits": pressed})  # counted in key() already
     if step.kind == "queue":  # in hours: wait in the queue for the next free agent
         return queue.enqueue_or_offer(loaded, step.path)
     if step.kind == "offer":  # closed: why and when, then a callback for later

@@ -68,18 +68,21 @@ def note(event: str, *, pressed: str = "", **fields: object) -> None:
 
     `pressed`: the keys that led to the event (journal.record's).
     """
-    _note(event, fields, pressed, row=True)
+    form = _log_line(event, fields)
+    journal.record(event, fields, form, pressed=pressed)
 
 
 def note_without_row(event: str, **fields: object) -> None:
     """The call-log line and the metrics of an event whose journal row is another's (one row per webhook)."""
-    _note(event, fields, "", row=False)
+    _log_line(event, fields)
+    journal.count(event, fields)
 
 
-def _note(event: str, fields: Mapping[str, object], pressed: str, *, row: bool) -> None:
-    form = request.form  # read once
+def _log_line(event: str, fields: Mapping[str, object]) -> Mapping[str, str]:
+    """The call-log line (the caller's number masked); the request's form, read once for the journal too."""
+    form: Mapping[str, str] = request.form
     if log.isEnabledFor(logging.INFO):
         extra = " ".join(f"{k}={v}" for k, v in fields.items())
         caller = mask_number(form.get("From"))
         log.info(f"{event} call={form.get('CallSid', '-')[:40]} from={caller} {extra}")
-    journal.record(event, fields, form, pressed=pressed, row=row)
+    return form
