@@ -16,7 +16,6 @@ import click
 from flask import Flask, Response, abort, current_app, render_template, request, url_for
 
 from ivr import clock
-from ivr.clock import system_clock
 from ivr.console import ulaw
 from ivr.console.base import bp
 from ivr.ops.caller import Heard, Line
@@ -49,8 +48,7 @@ def line_of(app: Flask) -> Line:
         config = {name: app.config[name] for name in SHARED}
         # the page's chosen time, else the console's own clock (the wall clock in production; a test's
         # fixed clock in the tests: a tried call must not depend on the hour the suite runs at)
-        console_clock: clock.Clock = app.extensions.get("ivr.clock", system_clock)
-        found = Line({**config, "IVR_CLOCK": lambda: _at.get() or console_clock()})
+        found = Line({**config, "IVR_CLOCK": lambda: _at.get() or clock.now(app)})
         app.extensions["ivr.console.line"] = found
     return found
 

@@ -61,9 +61,8 @@ events = Table(
     # not indexed (migration 0004): queries find events by time, then by call
     Column("call_sid", String(64), nullable=False),
     Column("at", DateTime, nullable=False, index=True),
-    Column(
-        "kind", String(20), nullable=False
-    ),  # what a webhook noted: incoming, menu, key, answer, status, …
+    # what a webhook noted: menu, answer, key, agent, status, queue-entered, line-login, …
+    Column("kind", String(20), nullable=False),
     Column("position", String(16), nullable=False),  # the key path where it happened
     Column("detail", String(40), nullable=False),  # answer or menu id, digits, outcome, status
     Column("amount", Integer),  # a number the event carries: seconds waited in the queue (QueueTime)

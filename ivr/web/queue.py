@@ -14,8 +14,6 @@ from ivr.web.webhook import note, position, twiml, with_flow
 
 bp = Blueprint("voice_queue", __name__, url_prefix="/voice/queue")
 protect(bp)
-# The QueueResults after which the caller talked to an agent.
-TALKED = BRIDGED
 
 
 def _int(name: str) -> int:
@@ -76,7 +74,7 @@ def done(loaded: Loaded) -> Response:
     waited = _int("QueueTime")
     note("queue-left", p=path, outcome=result, wait_s=waited)
     r = loaded.renderer
-    if result in TALKED or result == "hangup":  # after the conversation, or nobody is there to hear it
+    if result in BRIDGED or result == "hangup":  # after the conversation, or nobody is there to hear it
         return twiml(r.goodbye())
     if result == "redirected":  # someone moved the call with the REST API: that TwiML is what it follows
         return twiml(r.node(path))
