@@ -42,12 +42,8 @@ def requests() -> list[Req]:
     return [signed("/voice", call_form(1))] + [gather(f"/voice/key?p={p}&n=0&x=0", 2, d) for p, d in MIX]
 
 
-def per_request_us(app: Callable[..., Any], reqs: list[Req], rounds: int, *, sustained: int = 0) -> float:
-    """Least CPU time of one request through the WSGI app, averaged over the mix.
-
-    sustained=N: instead, the process's CPU over N passes of the mix in one go (every thread: the
-    journal's writer included, its last batch flushed), best of `rounds`.
-    """
+def wsgi_environs(reqs: list[Req]) -> list[tuple[dict[str, Any], bytes]]:
+    """Each request as a WSGI environ and its body (a new input stream is made from it for each call)."""
     environs = []
     for req in reqs:
         path, _, query = req.path.partition("?")
@@ -60,7 +56,25 @@ def per_request_us(app: Callable[..., Any], reqs: list[Req], rounds: int, *, sus
         )
         environ = builder.get_environ()
         environs.append((environ, environ["wsgi.input"].read()))
+    return environs
 
+
+def serving_logs() -> None:
+    """The served app's logging (lines written by a thread), into /dev/null."""
+    from ivr import logs
+
+    stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115  (lives as long as the run)
+    logs.configure(serving=True)
+    sys.stderr = stderr
+
+
+def per_request_us(app: Callable[..., Any], reqs: list[Req], rounds: int, *, sustained: int = 0) -> float:
+    """Least CPU time of one request through the WSGI app, averaged over the mix.
+
+    sustained=N: instead, the process's CPU over N passes of the mix in one go (every thread: the
+    journal's writer included, its last batch flushed), best of `rounds`.
+    """
+    environs = wsgi_environs(reqs)
     status: list[str] = []
 
     def once(times: int) -> float:
@@ -258,11 +272,7 @@ def main() -> None:
         "--postgres", metavar="URL", default=None, help="also time the journal writer on a scratch database"
     )
     args = parser.parse_args()
-    from ivr import logs
-
-    stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115  (lives as long as the run)
-    logs.configure(serving=True)  # the served app's logging (lines written by a thread), into /dev/null
-    sys.stderr = stderr
+    serving_logs()
     with tempfile.TemporaryDirectory() as tmp:
         files = copy_ops_files(Path(tmp))
         os.environ.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE, IVR_FLOWS=str(files / "flows.yaml"))

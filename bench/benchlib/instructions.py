@@ -27,32 +27,21 @@ from benchlib.common import ROOT, copy_ops_files, service_env
 
 def child(mode: str, passes: int) -> None:
     """Run the mix `passes` times on the app with its journal on or off (under valgrind)."""
-    from werkzeug.test import EnvironBuilder
-
-    from benchlib.costs import requests
+    from benchlib.costs import requests, serving_logs, wsgi_environs
 
     files = copy_ops_files(Path(tempfile.mkdtemp()))
     os.environ.update(service_env(files))
     import serve
-    from ivr import create_app, logs
+    from ivr import create_app
 
-    stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115  (lives as long as the run)
-    logs.configure(serving=True)
-    sys.stderr = stderr
+    serving_logs()
     app = create_app()
     wsgi: Callable[..., Any] = app
     journal = app.extensions.get("ivr.journal")
     if mode == "off" and journal is not None:
         app.extensions.pop("ivr.journal").stop()
     serve.settle()
-    environs = []
-    for req in requests():
-        path, _, query = req.path.partition("?")
-        headers = list(req.all_headers().items())
-        built = EnvironBuilder(
-            method="POST", path=path, query_string=query, data=req.body, headers=headers
-        ).get_environ()
-        environs.append((built, built["wsgi.input"].read()))
+    environs = wsgi_environs(requests())
     status: list[str] = []
     for _ in range(5 + passes):  # 5 unmeasured by difference: the off-0 run makes them too
         for environ, body in environs:
