@@ -341,3 +341,27 @@ def test_stop_waits_for_the_batch_the_thread_is_writing(migrated_url: str) -> No
     journal.stop()
     assert counts(engine) == (20, 20)  # what a process exiting right after stop() has written
     engine.dispose()
+
+
+def test_a_forked_child_writes_with_a_thread_of_its_own(migrated_url: str) -> None:
+    """A worker forked after its parent's journal started a thread (gunicorn's preload, granian's
+    workers) writes its events with a thread of its own, without waiting for its stop."""
+    import os
+
+    journal = Journal(engines.create(migrated_url), interval_s=0.05)
+    start = dt.datetime(2026, 11, 25, 1, 0, 0)
+    journal.record(Event("CA-parent", start, "menu"))
+    assert journal.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: its event must be written by its thread, within the deadline
+        journal.engine.dispose(close=False)  # the parent's pooled connections are not the child's
+        before = journal.written  # the parent's, copied by the fork
+        journal.record(Event("CA-child", start, "menu"))
+        deadline = time.monotonic() + 10
+        while journal.written == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os._exit(0 if journal.written == before + 1 else 1)
+    _, status = os.waitpid(pid, 0)
+    journal.stop()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert counts(journal.engine) == (2, 2)

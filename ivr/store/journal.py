@@ -81,7 +81,6 @@ class Journal:
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()  # the thread and flush() never write at the same time
         self._thread: threading.Thread | None = None
-        self._pid = 0
         self._known = KnownCalls()  # the calls whose rows this journal has written
         _journals.add(self)
         self._stopping = False
@@ -113,9 +112,8 @@ class Journal:
         return len(self._buffer)
 
     def _ensure_thread(self) -> None:
-        # after a fork the parent's thread does not exist in the child: start this process's own
-        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-            self._pid = os.getpid()
+        # a forked child starts with no thread (_forget_threads): it starts this process's own
+        if self._thread is None or not self._thread.is_alive():
             self._stopping = False
             self._thread = threading.Thread(target=self._run, name="ivr-journal", daemon=True)
             self._thread.start()
