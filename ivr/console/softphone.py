@@ -48,7 +48,9 @@ def line_of(app: Flask) -> Line:
         config = {name: app.config[name] for name in SHARED}
         # the page's chosen time, else the console's own clock (the wall clock in production; a test's
         # fixed clock in the tests: a tried call must not depend on the hour the suite runs at)
-        found = Line({**config, "IVR_CLOCK": lambda: _at.get() or clock.now(app)})
+        # taken now: `app` may be the current_app proxy, and the line's queue thread has no app context
+        console_clock: clock.Clock = app.extensions["ivr.clock"]
+        found = Line({**config, "IVR_CLOCK": lambda: _at.get() or console_clock()})
         app.extensions["ivr.console.line"] = found
     return found
 
