@@ -6,6 +6,7 @@ row per call that an event can change) for the driver to take as they are (ivr.s
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -76,7 +77,9 @@ class KnownCalls:
 
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
-        self._sids: dict[str, None] = {}  # insertion-ordered: the oldest first
+        # the oldest first; an OrderedDict forgets its oldest in constant time, where a dict's first key
+        # is found past every key deleted before it (3.6 ms a batch once full: bench/costs)
+        self._sids: OrderedDict[str, None] = OrderedDict()
 
     def __contains__(self, sid: object) -> bool:
         return sid in self._sids
@@ -86,7 +89,7 @@ class KnownCalls:
         for sid in sids:
             self._sids[sid] = None
         for _ in range(len(self._sids) - self.size):
-            del self._sids[next(iter(self._sids))]
+            self._sids.popitem(last=False)
 
 
 def rows_needed(batch: Sequence[Event], known: KnownCalls | None) -> list[int]:
