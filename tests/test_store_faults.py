@@ -195,18 +195,26 @@ def test_start_is_refused_until_migrated_and_migrating_twice_changes_nothing(
 
 def test_every_migration_goes_down_and_up_again_keeping_the_journal(migrated_url: str) -> None:
     """A deploy rolled back: each revision's downgrade runs (to 0004 with rows in the tables, then to
-    the empty database) and the upgrade after it brings the same schema back."""
+    the empty database) and the upgrade after it brings the same schema back, indexes included."""
     from alembic import command
     from sqlalchemy import inspect
 
     engine = engines.create(migrated_url)
     t0 = dt.datetime(2026, 11, 25, 1, 0, 0)
     write_batch(engine, [Event("CA1", t0, "menu", "", "main", "+81********78", "a" * 64, pressed=None)])
-    with engine.connect() as connection:
-        shape = {
-            name: sorted(c["name"] for c in inspect(connection).get_columns(name))
-            for name in ("calls", "events")
-        }
+
+    def schema() -> dict[str, list[str]]:
+        with engine.connect() as connection:
+            found = inspect(connection)
+            return {
+                **{name: sorted(c["name"] for c in found.get_columns(name)) for name in ("calls", "events")},
+                **{
+                    f"{name} indexes": sorted(i["name"] or "" for i in found.get_indexes(name))
+                    for name in ("calls", "events")
+                },
+            }
+
+    shape = schema()
     for target in ("0004", "base"):
         with engine.begin() as connection:
             command.downgrade(migrate._config(connection), target)
@@ -216,13 +224,10 @@ def test_every_migration_goes_down_and_up_again_keeping_the_journal(migrated_url
             assert "pressed" not in columns and counts(engine) == (1, 1)
     assert migrate.current(engine) is None
     assert migrate.upgrade(engine) == (None, migrate.head())
-    with engine.connect() as connection:
-        again = {
-            name: sorted(c["name"] for c in inspect(connection).get_columns(name))
-            for name in ("calls", "events")
-        }
+    again = schema()
     engine.dispose()
     assert again == shape and "pressed" in again["events"]
+    assert again["calls indexes"] == ["ix_calls_started_at"]  # number_hash's went in 0006
 
 
 def test_replicas_migrating_at_once_take_turns(database_url: str) -> None:

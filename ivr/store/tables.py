@@ -51,7 +51,8 @@ calls = Table(
     Column("duration_s", Integer),  # CallDuration from the status callback
     Column("status", String(20)),  # the last CallStatus
     Column("number_masked", String(32)),  # +81********78
-    Column("number_hash", String(64), index=True),  # HMAC-SHA256 of the number with IVR_NUMBER_KEY
+    # HMAC-SHA256 of the number with IVR_NUMBER_KEY; not indexed (migration 0006): read by time range
+    Column("number_hash", String(64)),
 )
 
 events = Table(
