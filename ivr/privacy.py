@@ -7,6 +7,8 @@ import re
 
 from flask import Flask
 
+from ivr.store.numbers import normalize
+
 # E.164 (+81…), and national forms starting with 0 (09012345678, 090-1234-5678), as anyone might write them.
 _NUMBER = re.compile(r"(?<![\w+])(\+\d[\d\- ]{6,}\d|0\d{9,10}|0\d{1,4}-\d{1,4}-\d{3,4})(?!\w)")
 
@@ -15,11 +17,11 @@ def mask_number(value: str | None) -> str:
     """'+819012345678' → '+81*******78': enough to tell calls apart, not enough to call back."""
     if not value:
         return "-"
-    digits = re.sub(r"\D", "", value)
+    spelled = normalize(value)
+    digits = spelled[1:] if spelled[:1] == "+" else spelled
     if len(digits) < 6:
         return "*" * len(digits)
-    prefix = ("+" if value.strip().startswith("+") else "") + digits[:2]
-    return prefix + "*" * (len(digits) - 4) + digits[-2:]
+    return spelled[: len(spelled) - len(digits) + 2] + "*" * (len(digits) - 4) + digits[-2:]
 
 
 def scrub(text: str) -> str:
