@@ -12,6 +12,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import DateTime, event, select
 
 from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for
+from ivr import clock
 from ivr.store import engine as engines
 from ivr.store import traffic
 from ivr.store.journal import Event, Journal
@@ -372,3 +373,11 @@ def test_a_failing_counter_or_buffer_never_fails_the_webhook(
     flushed(journal_app)
     rows = report(journal_app)["calls"]
     assert (rows, metrics.CALLS._value.get() - before) == ((1, 0) if broken == "metrics" else (0, 1))
+
+
+def test_the_system_clock_gives_the_store_naive_utc() -> None:
+    """The journal's times on the real clock: the instant now, as the naive UTC the tables hold."""
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    found = clock.system_utc()
+    after = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert found.tzinfo is None and before <= found <= after
