@@ -154,4 +154,4 @@ def state_of(app: Flask) -> FlowState:
 
 def get_state() -> FlowState:
     """The current app's flow state."""
-    return state_of(current_app)
+    return state_of(current_app._get_current_object())  # type: ignore[attr-defined]  # (the proxy costs)

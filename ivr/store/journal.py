@@ -44,6 +44,11 @@ class Event(NamedTuple):
     pressed: str | None = None  # the keys that led to this event, pressed at `position`
 
 
+# Event's own constructor is Python code taking eleven arguments (0.5 µs); a webhook makes its event from a
+# tuple of all eleven fields, in Event's order, with tuple's (0.15 µs)
+new_event = tuple.__new__
+
+
 def _forget_threads() -> None:
     """In a forked child the parent's writer threads do not exist: each journal starts its own."""
     for journal in list(_journals):

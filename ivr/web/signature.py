@@ -7,23 +7,23 @@ import hmac
 import logging
 from urllib.parse import urlparse
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Request, Response, current_app, request
 from twilio.request_validator import RequestValidator, add_port, get_signature_algorithm, remove_port
 from werkzeug.datastructures import MultiDict
 
 from ivr.web import metrics
+from ivr.web.fields import current_request
 
 log = logging.getLogger("ivr.security")
 
 
-def public_url() -> str:
-    """The URL Twilio called: our configured origin plus the path and query exactly as received.
+def public_url(req: Request, base: str) -> str:
+    """The URL Twilio called: our configured origin (`base`) plus the path and query exactly as received.
 
     Forwarded headers are never trusted: a proxy or TLS terminator in front must not change what is signed.
     """
-    query = request.query_string.decode("latin-1")
-    base: str = current_app.config["PUBLIC_BASE_URL"]
-    return base + request.path + (f"?{query}" if query else "")
+    query = req.query_string.decode("latin-1")
+    return base + req.path + (f"?{query}" if query else "")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -65,7 +65,8 @@ class Validator:
 
 def signature_ok() -> bool:
     """True when the request carries a valid signature for our URL and its form fields."""
-    app, environ = current_app._get_current_object(), request.environ  # type: ignore[attr-defined]
+    app, req = current_app._get_current_object(), current_request()  # type: ignore[attr-defined]
+    environ = req.environ
     token = app.config["TWILIO_AUTH_TOKEN"]
     if not token:
         return bool(app.config["IVR_DEV"])
@@ -75,7 +76,7 @@ def signature_ok() -> bool:
         return False
     validator: Validator = app.extensions["ivr.validator"]
     settings = environ.get("HTTP_X_TWILIO_WEBHOOKS_SIGNATURE_SETTINGS", "")
-    return validator.validate(public_url(), request.form, signature, settings)
+    return validator.validate(public_url(req, app.config["PUBLIC_BASE_URL"]), req.form, signature, settings)
 
 
 def protect(blueprint: Blueprint) -> None:

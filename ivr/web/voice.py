@@ -12,6 +12,7 @@ from ivr.call.navigate import Step, resolve
 from ivr.call.render import minimal_fallback
 from ivr.state import Loaded, get_state
 from ivr.web import callback, journal, queue, reservations, webhook
+from ivr.web.fields import current_request
 from ivr.web.signature import protect
 from ivr.web.webhook import count, note, note_without_row, position, raw_position, twiml, with_flow
 
@@ -64,10 +65,11 @@ def node(loaded: Loaded) -> Response:
 @with_flow
 def key(loaded: Loaded) -> Response:
     """A key was pressed (or none: the Gather timed out and redirected here without Digits)."""
-    args = request.args
+    req = current_request()
+    args = req.args
     raw = raw_position(args)
     path = resolve(loaded.bundle.flow, raw)
-    digits = request.form.get("Digits", "").strip()
+    digits = req.form.get("Digits", "").strip()
     if digits:
         note_without_row("key", p=path, digits=digits[:4])  # the row is what the key leads to (answer())
     step = navigate.key(

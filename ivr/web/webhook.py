@@ -16,6 +16,7 @@ from ivr.flow.model import MAX_PATH
 from ivr.privacy import mask_number
 from ivr.state import Loaded, get_state
 from ivr.web import journal
+from ivr.web.fields import current_request
 
 log = logging.getLogger("ivr.call")
 
@@ -80,7 +81,7 @@ def note_without_row(event: str, **fields: object) -> None:
 
 def _log_line(event: str, fields: Mapping[str, object]) -> Mapping[str, str]:
     """The call-log line (the caller's number masked); the request's form, read once for the journal too."""
-    form: Mapping[str, str] = request.form
+    form: Mapping[str, str] = current_request().form
     if log.isEnabledFor(logging.INFO):
         extra = " ".join(f"{k}={v}" for k, v in fields.items())
         caller = mask_number(form.get("From"))
