@@ -31,9 +31,10 @@ from typing import Any
 from benchlib.common import ROOT, copy_ops_files, service_env
 
 
-def child(mode: str, passes: int, batch: int) -> None:
+def child(mode: str, passes: int, batch: int, mix: str) -> None:
     """Run the mix `passes` times on the app with its journal on or off, a batch each `batch` events."""
     from benchlib.costs import requests, serving_logs, wsgi_environs
+    from benchlib.webhook import request_mix
 
     files = copy_ops_files(Path(tempfile.mkdtemp()))
     os.environ.update(service_env(files))
@@ -49,7 +50,7 @@ def child(mode: str, passes: int, batch: int) -> None:
     elif journal is not None:
         journal.interval_s = 1e6  # its thread starts, then only this loop's flushes write
     serve.settle()
-    environs = wsgi_environs(requests())
+    environs = wsgi_environs(requests() if mix == "costs" else request_mix())
     status: list[str] = []
     for _ in range(5 + passes):  # 5 unmeasured by difference: the off-0 run makes them too
         for environ, body in environs:
@@ -64,13 +65,14 @@ def child(mode: str, passes: int, batch: int) -> None:
     os._exit(0)  # no interpreter teardown in the count
 
 
-def counted(batch: int, *runs: tuple[str, int]) -> list[int]:
+def counted(batch: int, mix: str, *runs: tuple[str, int]) -> list[int]:
     """Instructions of each child run (mode, passes) under callgrind, run side by side."""
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}"}
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
     children = [
         subprocess.Popen(
-            [*command, "-m", "benchlib.instructions", "--child", mode, str(passes), "--batch", str(batch)],
+            [*command, "-m", "benchlib.instructions", "--child", mode, str(passes)]
+            + ["--batch", str(batch), "--mix", mix],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -92,21 +94,30 @@ def counted(batch: int, *runs: tuple[str, int]) -> list[int]:
 def main() -> None:
     """Print instructions per request, journal off and on, and the journal's share."""
     parser = argparse.ArgumentParser(prog="bench/instructions", description=__doc__)
-    parser.add_argument("--passes", type=int, default=500, help="passes of the 8-request mix (default 500)")
+    parser.add_argument("--passes", type=int, default=500, help="passes of the mix (default 500)")
     parser.add_argument(
         "--batch", type=int, default=1000, help="events per batch written (default 1000; see above)"
+    )
+    parser.add_argument(
+        "--mix",
+        choices=("costs", "webhook"),
+        default="costs",
+        help="costs: a new call and seven Gather actions (default); webhook: bench/webhook's, half new calls",
     )
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PASSES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), args.batch)
+        child(args.child[0], int(args.child[1]), args.batch, args.mix)
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: apt-get install valgrind")
-    requests = args.passes * 8
-    start, off, on = counted(args.batch, ("off", 0), ("off", args.passes), ("on", args.passes))
+    from benchlib.costs import requests as costs_mix
+    from benchlib.webhook import request_mix
+
+    requests = args.passes * len(costs_mix() if args.mix == "costs" else request_mix())
+    start, off, on = counted(args.batch, args.mix, ("off", 0), ("off", args.passes), ("on", args.passes))
     per_off, per_on = (off - start) / requests, (on - start) / requests
-    print(f"requests: {requests} (the costs mix {args.passes} times), batches of {args.batch} events")
+    print(f"requests: {requests} (the {args.mix} mix {args.passes} times), batches of {args.batch} events")
     print("instructions per request:")
     print(f"  journal off  {per_off:12,.0f}")
     print(f"  journal on   {per_on:12,.0f}  (the writer and every batch included)")
