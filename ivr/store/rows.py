@@ -78,7 +78,7 @@ class KnownCalls:
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
         # the oldest first; an OrderedDict forgets its oldest in constant time, where a dict's first key
-        # is found past every key deleted before it (3.6 ms a batch once full: bench/costs)
+        # is found past every key deleted before it (~3 ms a batch of 1000 events, once full)
         self._sids: OrderedDict[str, None] = OrderedDict()
 
     def __contains__(self, sid: object) -> bool:
