@@ -339,7 +339,8 @@ def run(
                 measure(c, requests_file, args, per_line)
         print("half load (paced at half of each server's measured req/s):", flush=True)
         for c in everyone:
-            if c.name.startswith(("hotline@", "limit@", "today@")):
+            # journal-off too: whether the hotline's tail at half load is its journal's
+            if c.name.startswith(("hotline@", "limit@", "today@", "journal-off@")):
                 paced(c, requests_file, args, per_line)
         for c in everyone:
             c.end_memory = c.live.memory()
