@@ -236,10 +236,53 @@ def test_the_estimate_reads_only_the_queues_events(tmp_path: Path) -> None:
     now = dt.datetime(2026, 11, 25, 1, 0)
     waits.per_place(engine, now, dt.timedelta(minutes=60), 5)
     waits.waiting_calls(engine, now)
+    waits.snapshot_in(engine, now, dt.timedelta(minutes=60), 5)
     queries = [(sql, params) for sql, params in statements if "FROM events" in sql]
-    assert len(queries) == 2
+    assert len(queries) == 3
     with engine.connect() as connection:
         for sql, params in queries:
             plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()  # type: ignore[arg-type]
             assert any("USING INDEX ix_events_queue" in str(step) for step in plan), (sql, plan)
+    engine.dispose()
+
+
+def test_the_refreshers_one_read_gives_the_figures_of_the_two_readers(migrated_url: str) -> None:
+    """snapshot_in compares times in SQL; per_place and waiting_calls parse them: the same figures, on
+    entries and exits inside and outside the window and the horizon, written out of time order."""
+    from ivr.store import engine as engines
+    from ivr.store import waits
+    from ivr.store.journal import Event
+    from ivr.store.write import write_batch
+
+    now = dt.datetime(2026, 11, 25, 3, 0)
+
+    def at(minutes: int) -> dt.datetime:
+        return now - dt.timedelta(minutes=minutes)
+
+    story = [
+        Event("CAold", at(200), "queue-entered", "4", "3"),  # past the horizon: a lost entry, not waiting
+        Event("CAwait", at(30), "queue-entered", "4", "2"),  # waiting
+        Event("CAwait2", at(5), "queue-entered", "0", ""),  # waiting, no place said
+        Event("CAleft", at(40), "queue-entered", "4", "1"),
+        Event("CAleft", at(35), "queue-left", "4", "hangup", amount=300),
+        Event("CAbr", at(50), "queue-entered", "4", "2"),
+        Event("CAbr", at(45), "queue-entered", "4", "5"),  # entered again, farther back
+        Event("CAbr", at(20), "queue-left", "4", "bridged", amount=600),  # in the window
+        Event("CAbr2", at(100), "queue-entered", "4", "1"),
+        Event("CAbr2", at(90), "queue-left", "4", "bridged", amount=120),  # before the window
+        Event("CAbr3", at(10), "queue-entered", "4", "4"),
+        Event("CAbr3", at(2), "queue-left", "4", "bridging-in-process", amount=240),
+    ]
+    engine = engines.create(migrated_url)
+    write_batch(engine, story[6:])  # the later half first: ids out of time order, as two workers write
+    write_batch(engine, story[:6])
+    window = dt.timedelta(minutes=60)
+    for min_history in (1, 2, 3):
+        found = waits.snapshot_in(engine, now, window, min_history)
+        expected = waits.per_place(engine, now, window, min_history)
+        assert (found.per_place_s, found.history) == expected
+        assert found.waiting == len(waits.waiting_calls(engine, now)) == 2
+    # the figures themselves: CAbr waited 600 s from place 5, CAbr3 240 s from place 4 (3: too few)
+    assert waits.snapshot_in(engine, now, window, 2) == waits.Snapshot(840 / 9, 2, 2, ok=True)
+    assert waits.snapshot_in(engine, now, window, 3) == waits.Snapshot(None, 2, 2, ok=True)
     engine.dispose()

