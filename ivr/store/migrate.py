@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UPGRADE_COMMAND = "flask --app app ivr db upgrade"
@@ -41,6 +43,22 @@ def current(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the database to head in one transaction; running it again changes nothing. (before, after)."""
+    if engine.dialect.name != "sqlite":
+        return _upgrade(engine)
+    # SQLite answers "database is locked" at once, without waiting, where waiting could deadlock: two
+    # connections opening a new file at once, one making it WAL while the other holds the write lock. The
+    # upgrade is idempotent: take another turn, within the same bound as a turn's wait.
+    end = time.monotonic() + SQLITE_TURN_MS / 1000
+    while True:
+        try:
+            return _upgrade(engine)
+        except OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > end:
+                raise
+            time.sleep(0.1)
+
+
+def _upgrade(engine: Engine) -> tuple[str | None, str]:
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
