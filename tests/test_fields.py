@@ -69,3 +69,65 @@ def test_the_app_parses_requests_with_them(app: Flask) -> None:
         "+8190",
         "1",
     )
+
+
+class Trickle:
+    """A server's input stream that hands out at most `piece` bytes a read, then b"" (like a socket)."""
+
+    def __init__(self, data: bytes, piece: int) -> None:
+        self.data, self.piece, self.reads = data, piece, 0
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads += 1
+        n = self.piece if size < 0 else min(size, self.piece)
+        chunk, self.data = self.data[:n], self.data[n:]
+        return chunk
+
+
+FORM_BODY = b"CallSid=CA1&From=%2B819012345678&Digits=1&SpeechResult=%E3%81%AF%E3%81%84"
+
+
+def terminated(body: object, declared: int | None) -> dict[str, object]:
+    """A webhook's environ as granian makes it: its own input stream, which it ends itself."""
+    environ = EnvironBuilder(method="POST", path="/voice").get_environ()
+    environ.update(
+        {
+            "wsgi.input": body,
+            "wsgi.input_terminated": True,
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        }
+    )
+    environ.pop("CONTENT_LENGTH", None)
+    if declared is not None:
+        environ["CONTENT_LENGTH"] = str(declared)
+    return environ
+
+
+@pytest.mark.parametrize(
+    ("piece", "declared", "reads"),
+    [
+        (10_000, len(FORM_BODY), 1),
+        (7, len(FORM_BODY), 11),
+        (10_000, len(FORM_BODY) + 50, 2),
+        (10_000, None, 2),
+    ],
+    ids=["one-read", "trickled", "shorter-than-declared", "no-length"],
+)
+def test_a_terminated_input_is_read_to_its_declared_length(
+    app: Flask, piece: int, declared: int | None, reads: int
+) -> None:
+    """Behind granian: the whole form, in as few reads of the server's stream as the stream allows."""
+    stream = Trickle(FORM_BODY, piece)
+    with app.request_context(terminated(stream, declared)) as context:
+        form = context.request.form
+    assert list(form.items(multi=True)) == parse_qsl(FORM_BODY.decode(), keep_blank_values=True)
+    assert stream.reads == reads
+
+
+def test_a_terminated_input_without_length_is_read_no_further_than_the_limit(app: Flask) -> None:
+    """A body with no Content-Length (chunked) is cut at MAX_CONTENT_LENGTH, as werkzeug cuts it."""
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    stream = io.BytesIO(b"Padding=" + b"x" * limit)
+    with app.request_context(terminated(stream, None)) as context:
+        assert len(context.request.form["Padding"]) == limit - len("Padding=")
+    assert stream.tell() == limit

@@ -65,7 +65,28 @@ class FieldsParser(FormDataParser):
     ) -> tuple[IO[bytes], MultiDict[str, Any], MultiDict[str, Any]]:
         # as werkzeug's: the stream is already limited to max_content_length; a body that is not UTF-8
         # raises ValueError here, which the parser turns into an empty form as werkzeug's does
-        return stream, self.cls(parse_pairs(stream.read().decode())), self.cls()
+        return stream, self.cls(parse_pairs(read_body(stream, content_length).decode())), self.cls()
+
+
+def read_body(stream: IO[bytes], length: int | None) -> bytes:
+    """The body's declared `length` bytes (all of the stream when it declares none).
+
+    Behind a server that ends the input itself (granian sets wsgi.input_terminated), werkzeug limits the
+    stream to MAX_CONTENT_LENGTH, and its read() reads 64 KiB buffers until a read comes back empty: two
+    calls into the server and two zeroed 64 KiB buffers for each ~600-byte webhook (~9 % of a served
+    request's time). The declared length comes in one read; a shorter read (a client that sent less)
+    reads on until the stream ends, and a body over the limit still fails as werkzeug's limit says.
+    """
+    if length is None:
+        return stream.read()
+    chunks = []
+    while length > 0:
+        chunk = stream.read(length)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        length -= len(chunk)
+    return b"".join(chunks)
 
 
 class TwilioRequest(Request):
