@@ -221,16 +221,26 @@ def today_env(root: Path, url: str) -> dict[str, str]:
 
 
 def contenders(today: Path) -> list[Contender]:
-    """The seven servers, in the order of a forward round."""
+    """The seven servers, in the order of a forward round.
+
+    Each pair a target compares runs back to back in every round (journal on PostgreSQL and off, off and
+    on SQLite, the hotline and the limit app on each server): this VM's speed moves by 2× within seconds,
+    and a pair's rounds taken seconds apart see nearly the same machine.
+    """
     return [
+        Contender("journal-pg@granian", HOTLINE, "granian", "postgresql"),
+        Contender("journal-off@granian", NOJOURNAL, "granian", "off"),
         Contender("hotline@granian", HOTLINE, "granian", "sqlite"),
         Contender("limit@granian", LIMIT, "granian", "off"),
+        Contender("limit@gunicorn", LIMIT, "gunicorn", "off"),
         Contender("hotline@gunicorn", HOTLINE, "gunicorn", "sqlite"),
         Contender("today@gunicorn", HOTLINE, "gunicorn", "sqlite", root=today),
-        Contender("limit@gunicorn", LIMIT, "gunicorn", "off"),
-        Contender("journal-off@granian", NOJOURNAL, "granian", "off"),
-        Contender("journal-pg@granian", HOTLINE, "granian", "postgresql"),
     ]
+
+
+def paired(a: Contender, b: Contender) -> list[float]:
+    """a's req/s over b's in each round (they run back to back in every round)."""
+    return [x.rps / y.rps for x, y in zip(a.full, b.full, strict=True)]
 
 
 @contextmanager
@@ -459,6 +469,16 @@ def report(
         f"hotline / limit app, granian      {ratio:6.3f}   (target ≥ {args.min_ratio}),"
         f" gunicorn {ratio_g:.3f}"
     )
+    pairs = {
+        "hotline / limit app, granian": paired(hot, lim),
+        "journal SQLite / off": paired(hot, by["journal-off@granian"]),
+        "journal PostgreSQL / off": paired(by["journal-pg@granian"], by["journal-off@granian"]),
+    }
+    for name, ratios in pairs.items():
+        print(
+            f"  round by round, {name}: median {statistics.median(ratios):.3f}"
+            f" (rounds {min(ratios):.3f}–{max(ratios):.3f})"
+        )
     print(f"p99 at half load, hotline granian {half_p99:6.2f} ms (target ≤ {args.max_half_p99_ms})")
     print(
         f"journal cost vs off: SQLite {sqlite_cost:+.1%}, PostgreSQL {pg_cost:+.1%}"
@@ -493,6 +513,7 @@ def report(
         "today": TODAY,
         "ratio_granian": ratio,
         "ratio_gunicorn": ratio_g,
+        "paired_rounds": pairs,
         "half_load_p99_ms": half_p99,
         "journal_cost": {"sqlite": sqlite_cost, "postgresql": pg_cost},
         "errors": errors,
