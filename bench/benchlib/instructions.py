@@ -173,8 +173,8 @@ def main() -> None:
     print(f"  journal on   {per_on:12,.0f}  (the writer and every batch included)")
     print(f"  the journal  {per_on - per_off:12,.0f}  = {(per_on - per_off) / per_off:.1%} of the request")
     print(f"  limit app    {per_limit:12,.0f}")
-    # The server's own work (granian's HTTP, in Rust) is the same for both and not counted here: adding
-    # the same amount to both sides only brings a ratio below 1 closer to 1, so the served ratio is higher.
+    # The server's own work (granian's HTTP, in Rust) is the same for both and not counted here: served,
+    # the same amount on both sides brings the ratio closer to 1; this is the apps' own part only.
     print(f"limit app / hotline (journal on), the WSGI app's work only: {per_limit / per_on:.3f}")
 
 
