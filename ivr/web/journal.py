@@ -156,9 +156,10 @@ def init_app(app: Flask, *, serving: bool) -> None:
     app.config["DATABASE_URL"] = url
     engine = engines.create(url)
     app.extensions["ivr.engine"] = engine
+    # the journal's calls, the callback reservations and the agents' caller IDs: one key state per worker
+    app.extensions["ivr.number_key"] = NumberKey(str(app.config["IVR_NUMBER_KEY"]).encode("utf-8"))
     if not serving:  # ops commands (simulate, report) never write calls into the journal
         return
     check_schema(engine, url)
-    app.extensions["ivr.number_key"] = NumberKey(str(app.config["IVR_NUMBER_KEY"]).encode("utf-8"))
     journal = Journal(engine, on_change=metrics.journal_changed)
     app.extensions["ivr.journal"] = journal

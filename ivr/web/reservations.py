@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from ivr import clock
 from ivr.state import Loaded, state_of
 from ivr.store import engine as engines
-from ivr.store.numbers import number_hash
+from ivr.store.numbers import NumberKey
 from ivr.store.sealed import Sealer, parse_keys
 from ivr.store.tables import utc
 from ivr.store.waits import Refresher, Snapshot
@@ -33,8 +33,9 @@ def sync_engine() -> Engine:
 
 
 def keyed_hash(number: str) -> str:
-    """The number's HMAC with IVR_NUMBER_KEY (as the journal keeps it)."""
-    return number_hash(str(current_app.config["IVR_NUMBER_KEY"]).encode("utf-8"), number)
+    """The number's HMAC with IVR_NUMBER_KEY (as the journal keeps it), with the worker's key state."""
+    key: NumberKey = current_app.extensions["ivr.number_key"]
+    return key.hash(number)
 
 
 def snapshot() -> Snapshot:
