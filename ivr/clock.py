@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
+from ivr.store.tables import utc
+
 Clock = Callable[[], dt.datetime]
 _EPOCH = dt.datetime(1970, 1, 1)
 
@@ -43,4 +45,4 @@ def init_app(app: Flask) -> None:
     if clock is system_clock:
         app.extensions["ivr.utc_clock"] = system_utc
     else:
-        app.extensions["ivr.utc_clock"] = lambda: clock().astimezone(dt.UTC).replace(tzinfo=None)
+        app.extensions["ivr.utc_clock"] = lambda: utc(clock())
