@@ -6,6 +6,7 @@ import datetime as dt
 import gc
 import json
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -234,7 +235,7 @@ def test_the_estimate_reads_only_the_queues_events(tmp_path: Path) -> None:
     statements: list[tuple[str, object]] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
     now = dt.datetime(2026, 11, 25, 1, 0)
-    waits.per_place(engine, now, dt.timedelta(minutes=60), 5)
+    waits.queue_rows(engine, now - dt.timedelta(minutes=60) - waits.WAITING_HORIZON)  # the console's
     waits.waiting_calls(engine, now)
     waits.snapshot_in(engine, now, dt.timedelta(minutes=60), 5)
     queries = [(sql, params) for sql, params in statements if "FROM events" in sql]
@@ -246,9 +247,27 @@ def test_the_estimate_reads_only_the_queues_events(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def reference_per_place(
+    rows: list[Any], now: dt.datetime, window: dt.timedelta, min_history: int
+) -> tuple[float | None, int]:
+    """The estimate by its definition, over rows with parsed times: each call bridged in the window waited
+    `amount` seconds from the farthest place it entered at; seconds per place = their sum over the places'."""
+    places: dict[str, int] = {}
+    bridged: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        if row.kind == "queue-entered":
+            place = int(row.detail) if str(row.detail).isdigit() else 1
+            places[row.call_sid] = max(place, places.get(row.call_sid, 1))
+        elif row.detail in ("bridged", "bridging-in-process") and row.at >= now - window:
+            bridged[row.call_sid] = (int(row.amount or 0), places.get(row.call_sid, 1))
+    if len(bridged) < min_history:
+        return None, len(bridged)
+    return sum(w for w, _ in bridged.values()) / sum(p for _, p in bridged.values()), len(bridged)
+
+
 def test_the_refreshers_one_read_gives_the_figures_of_the_two_readers(migrated_url: str) -> None:
-    """snapshot_in compares times in SQL; per_place and waiting_calls parse them: the same figures, on
-    entries and exits inside and outside the window and the horizon, written out of time order."""
+    """snapshot_in compares times in SQL; the estimate's definition and waiting_calls parse them: the same
+    figures, on entries and exits inside and outside the window and the horizon, written out of time order."""
     from ivr.store import engine as engines
     from ivr.store import waits
     from ivr.store.journal import Event
@@ -279,7 +298,8 @@ def test_the_refreshers_one_read_gives_the_figures_of_the_two_readers(migrated_u
     window = dt.timedelta(minutes=60)
     for min_history in (1, 2, 3):
         found = waits.snapshot_in(engine, now, window, min_history)
-        expected = waits.per_place(engine, now, window, min_history)
+        rows = list(waits.queue_rows(engine, now - window - waits.WAITING_HORIZON))
+        expected = reference_per_place(rows, now, window, min_history)
         assert (found.per_place_s, found.history) == expected
         assert found.waiting == len(waits.waiting_calls(engine, now)) == 2
     # the figures themselves: CAbr waited 600 s from place 5, CAbr3 240 s from place 4 (3: too few)

@@ -50,30 +50,9 @@ def _place(detail: object) -> int:
     return int(text) if text.isdigit() else 1
 
 
-def _estimate(waits: dict[str, tuple[int, int]], min_history: int) -> tuple[float | None, int]:
-    if len(waits) < min_history:
-        return None, len(waits)
-    total_wait = sum(w for w, _ in waits.values())
-    total_places = sum(p for _, p in waits.values())
-    return total_wait / max(total_places, 1), len(waits)
-
-
-def per_place_in(
-    rows: Sequence[Any], now: dt.datetime, window: dt.timedelta, min_history: int
-) -> tuple[float | None, int]:
-    """Seconds per place ahead from the bridged calls of the rows in the window, and how many there were."""
-    places: dict[str, int] = {}  # the farthest place each call entered at
-    waits: dict[str, tuple[int, int]] = {}  # bridged calls: (seconds waited, place)
-    for row in rows:
-        if row.kind == "queue-entered":
-            places[row.call_sid] = max(_place(row.detail), places.get(row.call_sid, 1))
-        elif row.detail in BRIDGED and row.at >= now - window:
-            waits[row.call_sid] = (int(row.amount or 0), places.get(row.call_sid, 1))
-    return _estimate(waits, min_history)
-
-
 def snapshot_in(engine: Engine, now: dt.datetime, window: dt.timedelta, min_history: int) -> Snapshot:
-    """per_place and the number of callers waiting, in one read whose times stay in the database.
+    """Seconds per place ahead from the calls bridged in the window (None below `min_history` of them), and
+    the number of callers waiting, in one read whose times stay in the database.
 
     The refresher's figures need each row's time only against two instants (the estimate's window, the
     waiting horizon): compared in SQL, no row's time is parsed into a datetime and no Waiter is built, a
@@ -85,8 +64,8 @@ def snapshot_in(engine: Engine, now: dt.datetime, window: dt.timedelta, min_hist
     query = select(*columns).where(QUEUE_EVENT, events.c.at >= now - window - WAITING_HORIZON)
     with engine.connect() as connection:
         rows = connection.execute(query.order_by(events.c.at, events.c.id)).all()
-    places: dict[str, int] = {}
-    waits: dict[str, tuple[int, int]] = {}
+    places: dict[str, int] = {}  # the farthest place each call entered at
+    waits: dict[str, tuple[int, int]] = {}  # bridged calls: (seconds waited, place)
     entered_last: dict[str, bool] = {}  # per call within the horizon: its last event was an entry
     for sid, kind, detail, amount, in_window, in_horizon in rows:
         entered = kind == "queue-entered"
@@ -96,15 +75,11 @@ def snapshot_in(engine: Engine, now: dt.datetime, window: dt.timedelta, min_hist
             waits[sid] = (int(amount or 0), places.get(sid, 1))
         if in_horizon:
             entered_last[sid] = entered
-    seconds, history = _estimate(waits, min_history)
-    return Snapshot(seconds, history, sum(entered_last.values()), ok=True)
-
-
-def per_place(
-    engine: Engine, now: dt.datetime, window: dt.timedelta, min_history: int
-) -> tuple[float | None, int]:
-    """Seconds per place ahead from bridged calls in the window, and how many there were."""
-    return per_place_in(queue_rows(engine, now - window - WAITING_HORIZON), now, window, min_history)
+    waiting = sum(entered_last.values())
+    if len(waits) < min_history:
+        return Snapshot(None, len(waits), waiting, ok=True)
+    total_places = max(sum(p for _, p in waits.values()), 1)
+    return Snapshot(sum(w for w, _ in waits.values()) / total_places, len(waits), waiting, ok=True)
 
 
 class Waiter(NamedTuple):
