@@ -99,37 +99,26 @@ def counted(batch: int, mix: str, database: str, *runs: tuple[str, int]) -> list
         urls = [
             stack.enter_context(scratch_database(database, "bench_instr")) if database else "" for _ in runs
         ]
-        return _count(command, env, batch, mix, urls, runs)
-
-
-def _count(
-    command: list[str],
-    env: dict[str, str],
-    batch: int,
-    mix: str,
-    urls: list[str],
-    runs: tuple[tuple[str, int], ...],
-) -> list[int]:
-    children = [
-        subprocess.Popen(
-            [*command, "-m", "benchlib.instructions", "--child", mode, str(passes), url]
-            + ["--batch", str(batch), "--mix", mix],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for (mode, passes), url in zip(runs, urls, strict=True)
-    ]
-    found: list[int] = []
-    for (mode, passes), process in zip(runs, children, strict=True):
-        out, err = process.communicate()
-        total = re.search(r"Collected : (\d+)", err)
-        if process.returncode != 0 or total is None:
-            raise SystemExit(f"callgrind run {mode} {passes} failed:\n{out[-2000:]}{err[-2000:]}")
-        found.append(int(total.group(1)))
-    return found
+        children = [
+            subprocess.Popen(
+                [*command, "-m", "benchlib.instructions", "--child", mode, str(passes), url]
+                + ["--batch", str(batch), "--mix", mix],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for (mode, passes), url in zip(runs, urls, strict=True)
+        ]
+        found: list[int] = []
+        for (mode, passes), process in zip(runs, children, strict=True):
+            out, err = process.communicate()
+            total = re.search(r"Collected : (\d+)", err)
+            if process.returncode != 0 or total is None:
+                raise SystemExit(f"callgrind run {mode} {passes} failed:\n{out[-2000:]}{err[-2000:]}")
+            found.append(int(total.group(1)))
+        return found
 
 
 def main() -> None:
