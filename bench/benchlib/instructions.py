@@ -7,12 +7,12 @@ off with no request (start-up), journal off, journal on (its writer and every ba
 limit app of bench/webhook with no request and with them (issue 15's ratio, the WSGI app's part of it).
 With `--postgres` the journal writes to a PostgreSQL server: the worker's side is counted, not the server's.
 
-The writer writes what a quarter of a second brought, and under callgrind that is ~50 times fewer events than
+The writer writes what a second brought, and under callgrind that is ~50 times fewer events than
 on the served line: its batches would hold a handful of events each, and each batch's fixed cost
 (transaction, commit, metrics) would be counted as if paid every few requests. So here the writer's timer
 is off and the child writes a batch every `--batch` events, the size a worker's batches have at the load
-measured: bench/webhook's full load brings ~1500 events a second to each worker (~400 a batch), its half
-load ~750 (~200 a batch).
+measured: bench/webhook's full load brings ~2000 events a second to each worker (a batch a second, at most
+2000), its half load ~1000.
 PYTHONHASHSEED is fixed; the log's timed thread still makes a few thousand instructions a request vary
 between runs, so use many passes.
 """
@@ -126,7 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/instructions", description=__doc__)
     parser.add_argument("--passes", type=int, default=500, help="passes of the mix (default 500)")
     parser.add_argument(
-        "--batch", type=int, default=400, help="events per batch written (default 400; see above)"
+        "--batch", type=int, default=2000, help="events per batch written (default 2000; see above)"
     )
     parser.add_argument(
         "--mix",
