@@ -95,8 +95,11 @@ class BackgroundWriter(logging.StreamHandler):  # type: ignore[type-arg]
         self._thread.start()
 
     def _forget_thread(self) -> None:
+        # in the child the parent's thread does not exist; a lock it held at the fork (inside a write)
+        # would stay held for ever, so the child's flushes get their own
         self._thread = None
-        self._ready.clear()
+        self._writing = threading.Lock()
+        self._ready = threading.Event()
 
     def _run(self) -> None:
         while True:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -91,3 +93,28 @@ def test_a_slow_stream_holds_up_neither_info_lines_nor_a_warning_after_them() ->
         "second",
         "third",
     ]
+
+
+def test_a_child_forked_while_the_writer_was_writing_still_logs() -> None:
+    """A worker forked while its parent's log thread was inside a write (holding the write lock)."""
+    logger, handler = writer(SlowStream())
+    logger.info("first")
+    time.sleep(logs.FLUSH_S * 1.5)  # the parent's writer thread is now inside the slow write
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        handler.stream = os.fdopen(write_end, "w")
+        logger.warning("from the child")  # written at once: must not wait for the parent's thread
+        os._exit(0)
+    os.close(write_end)
+    deadline = time.monotonic() + 10
+    while not os.waitpid(pid, os.WNOHANG)[0]:
+        if time.monotonic() > deadline:  # stuck on the parent's lock: it wrote nothing
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            break
+        time.sleep(0.05)
+    with os.fdopen(read_end) as pipe:
+        written = pipe.read()
+    assert written.endswith("from the child\n"), written

@@ -370,3 +370,37 @@ def test_a_forked_child_writes_with_a_thread_of_its_own(migrated_url: str) -> No
     journal.stop()
     assert os.waitstatus_to_exitcode(status) == 0
     assert counts(journal.engine) == (2, 2)
+
+
+def test_a_child_forked_while_the_writer_was_writing_still_writes(migrated_url: str) -> None:
+    """The fork comes while the parent's writer holds its lock, in the middle of a batch: the child, where
+    that thread does not exist, must not wait for the lock for ever."""
+    import os
+
+    engine = engines.create(migrated_url)
+    parent, writing = os.getpid(), threading.Event()
+
+    @event.listens_for(engine, "begin")
+    def slow(_connection: object) -> None:
+        if os.getpid() == parent:
+            writing.set()
+            time.sleep(1.0)  # the parent's batch is being written when the fork comes
+
+    journal = Journal(engine, interval_s=0.05)
+    start = dt.datetime(2026, 11, 25, 1, 0, 0)
+    journal.record(Event("CA-parent", start, "menu"))
+    assert writing.wait(5)
+    pid = os.fork()
+    if pid == 0:
+        engine.dispose(close=False)  # the parent's pooled connections are not the child's
+        before = journal.written  # the parent's batch is its thread's, not the child's
+        journal.record(Event("CA-child", start, "menu"))
+        deadline = time.monotonic() + 10
+        while journal.written == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os._exit(0 if journal.written == before + 1 else 1)
+    _, status = os.waitpid(pid, 0)
+    journal.stop()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert counts(engine) == (2, 2)
+    engine.dispose()

@@ -51,9 +51,15 @@ new_event = tuple.__new__
 
 
 def _forget_threads() -> None:
-    """In a forked child the parent's writer threads do not exist: each journal starts its own."""
+    """In a forked child the parent's writer threads do not exist: each journal starts its own.
+
+    Their locks are new too: one the parent's writer held at the fork (taking a batch, writing it) would
+    stay held in the child for ever, with no thread there to let it go.
+    """
     for journal in list(_journals):
         journal._thread = None
+        journal._cond = threading.Condition()
+        journal._write_lock = threading.Lock()
 
 
 def stop_all() -> None:
@@ -215,7 +221,9 @@ class Journal:
             # One batch a tick. Events that came while it was written wait for the next tick: writing them
             # at once made, under load, a stream of small batches each paying a transaction's round trips.
             # Only a backlog of whole batches (the database was down, or slower than the line) goes on.
-            while self.write_once() == self.batch_max and len(self._buffer) >= self.batch_max:
+            while (
+                self._buffer and self.write_once() == self.batch_max and len(self._buffer) >= self.batch_max
+            ):
                 pass
             # while the database is down, try less often (at most every 5 s), back to normal once it works
             backoff = min(backoff * 2, 5.0) if self.last_error else self.interval_s
