@@ -4,6 +4,7 @@ two replicas on one database. A caller never notices any of them."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 import threading
@@ -351,32 +352,34 @@ def test_stop_waits_for_the_batch_the_thread_is_writing(migrated_url: str) -> No
 def test_a_forked_child_writes_with_a_thread_of_its_own(migrated_url: str) -> None:
     """A worker forked after its parent's journal started a thread (gunicorn's preload, granian's
     workers) writes its events with a thread of its own, without waiting for its stop."""
-    import os
-
     journal = Journal(engines.create(migrated_url), interval_s=0.05)
     start = dt.datetime(2026, 11, 25, 1, 0, 0)
     journal.record(Event("CA-parent", start, "menu"))
     assert journal.flush()
+    wrote = forked_child_writes_one(journal, start)
+    journal.stop()
+    assert wrote
+    assert counts(journal.engine) == (2, 2)
+
+
+def forked_child_writes_one(journal: Journal, start: dt.datetime) -> bool:
+    """Fork: the child records one event, which its own writer thread must write within 10 s."""
     pid = os.fork()
-    if pid == 0:  # the child: its event must be written by its thread, within the deadline
+    if pid == 0:
         journal.engine.dispose(close=False)  # the parent's pooled connections are not the child's
-        before = journal.written  # the parent's, copied by the fork
+        before = journal.written  # the parent's count, copied by the fork (not a batch it is writing)
         journal.record(Event("CA-child", start, "menu"))
         deadline = time.monotonic() + 10
         while journal.written == before and time.monotonic() < deadline:
             time.sleep(0.05)
         os._exit(0 if journal.written == before + 1 else 1)
     _, status = os.waitpid(pid, 0)
-    journal.stop()
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert counts(journal.engine) == (2, 2)
+    return os.waitstatus_to_exitcode(status) == 0
 
 
 def test_a_child_forked_while_the_writer_was_writing_still_writes(migrated_url: str) -> None:
     """The fork comes while the parent's writer holds its lock, in the middle of a batch: the child, where
     that thread does not exist, must not wait for the lock for ever."""
-    import os
-
     engine = engines.create(migrated_url)
     parent, writing = os.getpid(), threading.Event()
 
@@ -390,17 +393,8 @@ def test_a_child_forked_while_the_writer_was_writing_still_writes(migrated_url: 
     start = dt.datetime(2026, 11, 25, 1, 0, 0)
     journal.record(Event("CA-parent", start, "menu"))
     assert writing.wait(5)
-    pid = os.fork()
-    if pid == 0:
-        engine.dispose(close=False)  # the parent's pooled connections are not the child's
-        before = journal.written  # the parent's batch is its thread's, not the child's
-        journal.record(Event("CA-child", start, "menu"))
-        deadline = time.monotonic() + 10
-        while journal.written == before and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os._exit(0 if journal.written == before + 1 else 1)
-    _, status = os.waitpid(pid, 0)
+    wrote = forked_child_writes_one(journal, start)
     journal.stop()
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert wrote
     assert counts(engine) == (2, 2)
     engine.dispose()
