@@ -87,7 +87,7 @@ def test_a_call_split_across_replicas_is_one_call_in_the_journal(replicas: list[
             done = len(rows) == 2 and all(r.status == "completed" for r in rows) and kinds == 2 * 4
             if done or time.monotonic() > deadline:
                 break
-            time.sleep(0.2)  # the journal writes in batches, a quarter of a second behind
+            time.sleep(0.2)  # the journal writes in batches, about a second behind
     finally:
         engine.dispose()
     assert sorted((r.call_sid[2], r.duration_s, r.status) for r in rows) == [

@@ -221,10 +221,9 @@ class Journal:
             # One batch a tick. Events that came while it was written wait for the next tick: writing them
             # at once made, under load, a stream of small batches each paying a transaction's round trips.
             # Only a backlog of whole batches (the database was down, or slower than the line) goes on.
-            while (
-                self._buffer and self.write_once() == self.batch_max and len(self._buffer) >= self.batch_max
-            ):
-                pass
+            if self._buffer and self.write_once():
+                while len(self._buffer) >= self.batch_max and self.write_once():
+                    pass
             # while the database is down, try less often (at most every 5 s), back to normal once it works
             backoff = min(backoff * 2, 5.0) if self.last_error else self.interval_s
 
