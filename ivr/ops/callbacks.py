@@ -20,10 +20,10 @@ from ivr.privacy import mask_number
 from ivr.store import agents as agent_list
 from ivr.store import callbacks as reservations
 from ivr.store import users
-from ivr.store.numbers import number_hash
 from ivr.store.sealed import InvalidToken, Sealer, parse_keys
 from ivr.store.tables import utc
 from ivr.web.journal import get_engine
+from ivr.web.reservations import keyed_hash
 
 NAME = re.compile(r"^[A-Za-z0-9._\-]{1,40}$")
 
@@ -54,11 +54,10 @@ def add(name: str, number: str, pin: str) -> None:
         raise click.BadParameter('write it like "+819012345678"', param_hint="--number")
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
         raise click.BadParameter("4 to 12 digits", param_hint="--pin")
-    key = str(current_app.config["IVR_NUMBER_KEY"] or "").encode("utf-8")
-    if not key:
+    if not current_app.config["IVR_NUMBER_KEY"]:
         raise click.ClickException("IVR_NUMBER_KEY is not set: the agent's number is kept as its keyed hash")
     try:
-        agent_list.add(get_engine(), name, number_hash(key, number), mask_number(number), pin, _now())
+        agent_list.add(get_engine(), name, keyed_hash(number), mask_number(number), pin, _now())
     except agent_list.AgentExists:
         raise click.ClickException(f"{name} or that number is already on the list") from None
     except SQLAlchemyError as error:

@@ -30,8 +30,3 @@ class NumberKey:
         keyed = self._keyed.copy()
         keyed.update(normalize(number).encode("ascii"))
         return keyed.hexdigest()
-
-
-def number_hash(key: bytes, number: str) -> str:
-    """HMAC-SHA256 of the number with `key` (NumberKey, when hashing many with one key)."""
-    return NumberKey(key).hash(number)
