@@ -1,5 +1,5 @@
 """All Flask request code: the voice webhooks (calls, queue, callbacks, agent line), the signature guard,
-request fields, the journal hook, audio files, /healthz, /metrics, fallback answers."""
+request fields, responses, the journal hook, audio files, /healthz, /metrics, fallback answers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ivr.web import (
     metrics,
     queue,
     reservations,
+    responses,
     signature,
     voice,
 )
@@ -24,6 +25,7 @@ from ivr.web import (
 def init_app(app: Flask, *, serving: bool) -> None:
     """Register every route and handler of the web layer."""
     fields.init_app(app)
+    responses.init_app(app)
     signature.init_app(app)
     journal.init_app(app, serving=serving)
     metrics.init_app(app)
