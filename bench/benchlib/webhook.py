@@ -138,7 +138,8 @@ def events_per_request(env: dict[str, str], mix: list[Req]) -> list[int]:
     with mock.patch.dict("os.environ", env, clear=True):
         from ivr import create_app
 
-        app = create_app()
+        # no watcher thread: it would outlive this probe and log the ops files' removal at the bench's end
+        app = create_app({"IVR_RELOAD_INTERVAL_S": 0})
     logging.getLogger("ivr").setLevel(logging.WARNING)
     journal = app.extensions["ivr.journal"]
     recorded: list[object] = []
