@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from typing import TextIO
 
@@ -52,6 +53,7 @@ class BackgroundWriter(logging.StreamHandler):  # type: ignore[type-arg]
         self._writing = threading.Lock()  # one writer at a time
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
+        _writers.add(self)
         os.register_at_fork(after_in_child=self._forget_thread)  # the parent's thread is not in the child
         atexit.register(self.flush)
         # granian's workers end through os._exit after multiprocessing's finalizers (not atexit)
@@ -107,6 +109,27 @@ class BackgroundWriter(logging.StreamHandler):  # type: ignore[type-arg]
             time.sleep(FLUSH_S)  # gather what the next requests log
             self._ready.clear()
             self.flush()
+
+
+_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
+
+
+def flush_all() -> None:
+    """Write what every BackgroundWriter of this process holds (before an exit that skips the exit hooks)."""
+    for handler in list(_writers):
+        handler.flush()
+
+
+def write_in_batches(logger: logging.Logger, stream: TextIO, fmt: str = "%(message)s") -> None:
+    """The logger's lines (a server's access log) through a BackgroundWriter instead of its own handlers.
+
+    A plain StreamHandler writes and flushes every line: a system call per request on a busy line.
+    """
+    handler = BackgroundWriter(stream)
+    handler.setFormatter(logging.Formatter(fmt))
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    logger.addHandler(handler)
 
 
 def configure(*, serving: bool) -> None:

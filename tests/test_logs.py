@@ -118,3 +118,27 @@ def test_a_child_forked_while_the_writer_was_writing_still_logs() -> None:
     with os.fdopen(read_end) as pipe:
         written = pipe.read()
     assert written.endswith("from the child\n"), written
+
+
+def test_a_servers_logger_is_moved_to_a_background_writer() -> None:
+    logger = logging.getLogger("test.logs.access")
+    logger.propagate, logger.level = False, logging.INFO
+    own = io.StringIO()
+    logger.addHandler(logging.StreamHandler(own))
+    stream = io.StringIO()
+    logs.write_in_batches(logger, stream)
+    assert [type(h) for h in logger.handlers] == [logs.BackgroundWriter]
+    logger.info('%(addr)s "%(path)s" %(status)d', {"addr": "127.0.0.1", "path": "/voice", "status": 200})
+    assert stream.getvalue() == ""  # handed over, written by the thread
+    logs.flush_all()
+    assert stream.getvalue() == '127.0.0.1 "/voice" 200\n'  # the message alone, as the server formats it
+    assert own.getvalue() == ""
+
+
+def test_flush_all_writes_what_every_writer_holds() -> None:
+    streams = [io.StringIO(), io.StringIO()]
+    loggers = [writer(stream)[0] for stream in streams]
+    for n, logger in enumerate(loggers):
+        logger.info("held %d", n)
+    logs.flush_all()
+    assert [s.getvalue().rstrip().rsplit(": ", 1)[1] for s in streams] == ["held 0", "held 1"]

@@ -92,6 +92,25 @@ def test_serve_refuses_to_start_with_a_broken_flow(files: Path) -> None:
     assert output.count("menu 's9' does not exist") == 1 and "Traceback" not in output
 
 
+def test_a_worker_writes_its_access_lines_in_batches() -> None:
+    """serve.application's access log: granian's handler replaced by the worker's batching writer."""
+    code = (
+        "import logging, serve, sys\n"
+        "from ivr import logs\n"
+        "logging.getLogger(serve.ACCESS_LOGGER).addHandler(logging.StreamHandler(sys.stdout))\n"
+        "serve.batch_access_log()\n"
+        "access = logging.getLogger(serve.ACCESS_LOGGER)\n"
+        "access.setLevel(logging.INFO)\n"
+        "print([type(h).__name__ for h in access.handlers], flush=True)\n"
+        "access.info('127.0.0.1 \"POST /voice/key?p=1\" 200 0.4ms')\n"
+        "serve.before_timeout_exit()  # the request deadline's exit skips the exit hooks\n"
+        "import os; os._exit(1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == ["['BackgroundWriter']", '127.0.0.1 "POST /voice/key?p=1" 200 0.4ms']
+
+
 def test_a_request_past_the_deadline_is_overdue() -> None:
     deadline = Deadline(lambda environ, start: [b""], 10.0, lambda: None)
     deadline.running[1] = (100.0, "/voice/key")

@@ -42,7 +42,10 @@ def healthz() -> Response:
 
 
 def application() -> object:
-    """What a granian worker serves: the limit app under serve.py's request deadline, like the hotline."""
+    """What a granian worker serves: the limit app under serve.py's request deadline and access log,
+    like the hotline."""
+    import serve
     from ivr.web.deadline import Deadline
 
+    serve.batch_access_log()
     return Deadline(app, 10.0, lambda: None)
