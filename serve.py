@@ -84,10 +84,11 @@ def application() -> Deadline:
 def batch_access_log() -> None:
     """In a worker: granian's access lines written by a thread in batches (ivr.logs), not a write each.
 
-    granian's handler writes and flushes every line, a system call per request: batched, the hotline
-    served +6.8 % req/s (bench/README.md, eight alternated rounds). Lines reach stdout at most
-    ivr.logs.FLUSH_S later, and a worker's exit writes what it holds. bench/'s limit app calls this too:
-    the same server settings for both.
+    granian's handler writes and flushes every line from the request's thread: a system call per
+    request, and a request held up whenever the log's reader (a container's log pipe) is slow. Batched,
+    the hotline served +1.7 to +6.8 % req/s (medians of three alternated runs, bench/README.md). Lines
+    reach stdout at most ivr.logs.FLUSH_S later, and a worker's exit writes what it holds. bench/'s limit
+    app calls this too: the same server settings for both.
     """
     import logging
 
