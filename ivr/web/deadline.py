@@ -1,8 +1,9 @@
 """A request timeout for servers without one (granian): a worker stuck on a request past it exits.
 
 Twilio waits 15 s for a webhook; a request still running after IVR_REQUEST_TIMEOUT_S (10 s) is stuck,
-and its worker ends (after writing its journal) so that the server starts a fresh one, as gunicorn's
-`timeout` did. A watcher thread looks once a second; a request costs two dict operations.
+and its worker ends (after writing its journal and its pending log lines) so that the server starts a
+fresh one, as gunicorn's `timeout` did. A watcher thread looks once a second; a request costs two dict
+operations.
 """
 
 from __future__ import annotations

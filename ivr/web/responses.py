@@ -1,10 +1,10 @@
 """Responses whose body is already in memory reach the server as a list: one call to send them.
 
 werkzeug hands every body to the server as an iterator that closes the response. A WSGI server cannot
-tell that such an iterator holds one buffer, so granian iterates it from its own side (`response_iter`),
-taking the GIL back for each step; a list it sends in one `response_bytes` call. Served at full load the
-hotline did +3–4 % req/s with lists (bench/README.md, alternated rounds). Files (send_file) and generators
-keep werkzeug's iterator: they are streamed, not read into memory.
+tell that such an iterator holds one buffer, so granian steps through it from its Rust side
+(`response_iter`, each step under the GIL); a list it sends in one `response_bytes` call. Served at full
+load the hotline did +3.7 % req/s with lists (bench/README.md, ten alternated rounds). Files (send_file)
+and generators keep werkzeug's iterator: they are streamed, not read into memory.
 """
 
 from __future__ import annotations
