@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -167,3 +169,8 @@ def edit(path: Path, old: str, new: str) -> None:
     before = path.stat().st_mtime_ns
     path.write_text(text.replace(old, new, 1), "utf-8")
     os.utime(path, ns=(before + 1_000_000_000, before + 1_000_000_000))
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run code in a fresh Python at the project's root (its own exit hooks, logging and threads)."""
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -6,11 +6,9 @@ import io
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 
-from helpers import ROOT
+from helpers import run_python
 from ivr import logs
 
 
@@ -65,7 +63,7 @@ def test_a_process_that_ends_writes_what_it_held() -> None:
         "logging.getLogger('ivr.call').info('incoming call=CA1 from=+81*******78')\n"
         "sys.exit(0)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
     assert done.stderr.rstrip().endswith("INFO ivr.call: incoming call=CA1 from=+81*******78")
 

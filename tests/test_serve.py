@@ -13,7 +13,7 @@ from pathlib import Path
 from test_metrics import METRICS_TOKEN, metrics_text
 from test_server import environment, free_port, post
 
-from helpers import ROOT, sign
+from helpers import ROOT, run_python, sign
 from ivr.store import engine as engines
 from ivr.store.report import counts
 from ivr.web.deadline import Deadline
@@ -106,7 +106,7 @@ def test_a_worker_writes_its_access_lines_in_batches() -> None:
         "serve.before_timeout_exit()  # the request deadline's exit skips the exit hooks\n"
         "import os; os._exit(1)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = run_python(code)
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == ["['BackgroundWriter']", '127.0.0.1 "POST /voice/key?p=1" 200 0.4ms']
 
