@@ -120,7 +120,7 @@ def flush_all() -> None:
         handler.flush()
 
 
-def write_in_batches(logger: logging.Logger, stream: TextIO, fmt: str = "%(message)s") -> None:
+def write_in_batches(logger: logging.Logger, stream: TextIO, fmt: str = "%(message)s") -> BackgroundWriter:
     """The logger's lines (a server's access log) through a BackgroundWriter instead of its own handlers.
 
     A plain StreamHandler writes and flushes every line: a system call per request on a busy line.
@@ -130,6 +130,7 @@ def write_in_batches(logger: logging.Logger, stream: TextIO, fmt: str = "%(messa
     for old in list(logger.handlers):
         logger.removeHandler(old)
     logger.addHandler(handler)
+    return handler
 
 
 def configure(*, serving: bool) -> None:

@@ -92,7 +92,7 @@ def test_serve_refuses_to_start_with_a_broken_flow(files: Path) -> None:
     assert output.count("menu 's9' does not exist") == 1 and "Traceback" not in output
 
 
-def test_a_worker_writes_its_access_lines_in_batches() -> None:
+def test_a_worker_writes_its_access_lines_in_batches_numbers_masked() -> None:
     """serve.application's access log: granian's handler replaced by the worker's batching writer."""
     code = (
         "import logging, serve, sys\n"
@@ -103,12 +103,17 @@ def test_a_worker_writes_its_access_lines_in_batches() -> None:
         "access.setLevel(logging.INFO)\n"
         "print([type(h).__name__ for h in access.handlers], flush=True)\n"
         "access.info('127.0.0.1 \"POST /voice/key?p=1\" 200 0.4ms')\n"
+        "access.info('127.0.0.1 \"POST /voice?to=09012345678\" 403 0.2ms')  # a forged request\n"
         "serve.before_timeout_exit()  # the request deadline's exit skips the exit hooks\n"
         "import os; os._exit(1)\n"
     )
     done = run_python(code)
     assert done.returncode == 1, done.stderr
-    assert done.stdout.splitlines() == ["['BackgroundWriter']", '127.0.0.1 "POST /voice/key?p=1" 200 0.4ms']
+    assert done.stdout.splitlines() == [
+        "['BackgroundWriter']",
+        '127.0.0.1 "POST /voice/key?p=1" 200 0.4ms',
+        '127.0.0.1 "POST /voice?to=09*******78" 403 0.2ms',
+    ]
 
 
 def test_a_request_past_the_deadline_is_overdue() -> None:
