@@ -97,8 +97,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64, help="all wrk connections (default 64)")
     parser.add_argument("--forged-connections", type=int, default=4, help="of those, sending forged requests")
     parser.add_argument("--edit-every", type=float, default=3.0, help="seconds between flows.yaml edits")
-    # A leak grows with the requests served; a worker's warm-up (granian's buffers for each of its
-    # connections, the first documents rendered) is over within seconds and then stays. Measured from a
+    # A leak grows with the requests served; a worker's warm-up (not broken down: likely granian's buffers
+    # for each of its connections, the first documents rendered) is over within seconds. Measured from a
     # booted, idle worker, the warm-up alone was ~10 MB, 9-11 % of a worker whose idle RSS itself moved
     # by 7 MB between runs of the same code: that check failed or passed with the machine. The leak check
     # starts after the warm-up; the growth from the start is capped too (a warm-up must stay bounded).
