@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -174,3 +176,12 @@ def edit(path: Path, old: str, new: str) -> None:
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
     """Run code in a fresh Python at the project's root (its own exit hooks, logging and threads)."""
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> float:
+    """Seconds until the condition held (another thread's or process's work); fails after `seconds`."""
+    began = time.monotonic()
+    while not condition():
+        assert time.monotonic() - began < seconds, "the condition did not hold in time"
+        time.sleep(0.01)
+    return time.monotonic() - began

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import DateTime, event, select
 
-from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for
+from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for, wait_for
 from ivr import clock
 from ivr.store import engine as engines
 from ivr.store import traffic
@@ -275,16 +274,6 @@ def test_known_calls_forget_the_oldest_first() -> None:
     assert [sid in known for sid in ("CA1", "CA2", "CA3", "CA4")] == [False, True, True, True]
 
 
-def waited_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    """Poll until the condition holds (the writer thread's work); False at the timeout."""
-    end = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.005)
-    return True
-
-
 def test_events_that_come_while_a_batch_is_written_wait_for_the_next_tick(migrated_url: str) -> None:
     """One batch a tick: a busy line must not turn the writer into a stream of small transactions.
 
@@ -303,10 +292,10 @@ def test_events_that_come_while_a_batch_is_written_wait_for_the_next_tick(migrat
             journal.record(during.pop())
 
     journal.record(Event("CA-0", t0, "incoming"))
-    assert waited_for(lambda: journal.written >= 1)
+    wait_for(lambda: journal.written >= 1, 5.0)
     time.sleep(0.3)  # well within the tick (1 s): the three events wait for the next one
     assert (journal.written, journal.depth) == (1, 3)
-    assert waited_for(lambda: journal.written == 4)
+    wait_for(lambda: journal.written == 4, 5.0)
     journal.stop()
     assert counts(engine) == (4, 4)
     engine.dispose()
@@ -320,7 +309,7 @@ def test_a_backlog_of_whole_batches_is_written_at_once(migrated_url: str) -> Non
     t0 = dt.datetime(2026, 12, 1)
     for i in range(35):  # before the thread's first tick
         journal.record(Event(f"CA-{i:02d}", t0, "incoming"))
-    assert waited_for(lambda: journal.written >= 30)
+    wait_for(lambda: journal.written >= 30, 5.0)
     assert (journal.written, journal.depth) == (30, 5)
     journal.stop()
     assert counts(engine) == (35, 35)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import gc
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpers import BASE, FixedClock, bundle_of, edit, heard, make_app, parse, query, twilio_for
+from helpers import BASE, FixedClock, bundle_of, edit, heard, make_app, parse, query, twilio_for, wait_for
 from ivr.call.render import Urls
 from ivr.flow.bundle import Sources
 from ivr.state import FlowState, state_of
@@ -83,15 +81,6 @@ def test_each_worker_reloads_by_itself(files: Path, clock: FixedClock) -> None:
     edit(files / "prompts" / "menus.yaml", OLD_LABEL, NEW_LABEL)
     for worker in workers:
         assert "漏えいの詳しい内容は1を" in main_menu_said(worker)
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> float:
-    """Seconds until the condition held; fails after `seconds`."""
-    began = time.monotonic()
-    while not condition():
-        assert time.monotonic() - began < seconds, "no convergence in time"
-        time.sleep(0.02)
-    return time.monotonic() - began
 
 
 def test_idle_workers_converge_on_the_newest_valid_flow(files: Path, clock: FixedClock) -> None:

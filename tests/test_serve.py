@@ -96,7 +96,6 @@ def test_a_worker_writes_its_access_lines_in_batches_numbers_masked() -> None:
     """serve.application's access log: granian's handler replaced by the worker's batching writer."""
     code = (
         "import logging, serve, sys\n"
-        "from ivr import logs\n"
         "logging.getLogger(serve.ACCESS_LOGGER).addHandler(logging.StreamHandler(sys.stdout))\n"
         "serve.batch_access_log()\n"
         "access = logging.getLogger(serve.ACCESS_LOGGER)\n"
