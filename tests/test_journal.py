@@ -420,7 +420,26 @@ def test_a_failing_counter_or_buffer_never_fails_the_webhook(
 
 def test_the_system_clock_gives_the_store_naive_utc() -> None:
     """The journal's times on the real clock: the instant now, as the naive UTC the tables hold."""
+    app = Flask("real-clock")
+    clock.init_app(app)
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    found = clock.system_utc()
+    found = clock.from_stamp(clock.stamp(app))
     after = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     assert found.tzinfo is None and before <= found <= after
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        dt.datetime(2026, 11, 30, 3, 4, 5, 678901, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 1, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=9))),  # JST: the day before
+        dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+    ],
+    ids=["utc-microseconds", "jst-midnight", "last-microsecond-of-1999"],
+)
+def test_an_injected_clock_stamps_the_instant_it_gives(instant: dt.datetime) -> None:
+    """A test's clock goes through the same stamp as the real one: the store gets its instant as naive UTC."""
+    app = Flask("fixed-clock")
+    app.config["IVR_CLOCK"] = lambda: instant
+    clock.init_app(app)
+    assert clock.from_stamp(clock.stamp(app)) == instant.astimezone(dt.UTC).replace(tzinfo=None)

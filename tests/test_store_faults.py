@@ -22,10 +22,12 @@ from ivr.config import StartRefused
 from ivr.store import engine as engines
 from ivr.store import migrate
 from ivr.store.journal import Event, Journal
+from ivr.store.numbers import NumberKey
 from ivr.store.report import counts
 from ivr.store.tables import calls, events
 from ivr.store.write import write_batch
 from ivr.testing import Twilio
+from ivr.web.journal import finisher
 
 STEPS = [("", "1"), ("1", "1")]  # start menu (the incoming call), menu, answer, status: 4 rows a call
 
@@ -139,6 +141,42 @@ def test_database_fails_mid_call_then_comes_back(files: Path, clock: FixedClock,
     assert journal.flush()
     assert journal.dropped == 0
     assert counts(engines.create(migrated_url)) == (61, 61 * 4)
+
+
+def noted(sid: str, number: str | None = None, fields: object = None) -> tuple[object, ...]:
+    """What a webhook notes for the writer (ivr.web.journal.buffer): the start menu heard."""
+    menu = {"p": "", "menu": "main"} if fields is None else fields
+    return ("menu", menu, sid, number, None, "", time.time_ns())
+
+
+def test_while_the_database_is_down_no_number_waits_in_clear() -> None:
+    """The caller's number is noted for the writer; the batch it could not write waits masked and hashed."""
+    key = NumberKey(b"test-number-key")
+    journal = Journal(engines.create(closed_port_url()), interval_s=60, prepare=finisher(key))
+    journal.record(noted("CA-down", "+819012345678"))
+    assert journal.write_once() == 0 and journal.last_error is not None
+    (kept,) = list(journal._buffer)
+    assert isinstance(kept, Event) and "9012345678" not in repr(kept)
+    assert (kept.call_sid, kept.number_masked, kept.number_hash) == (
+        "CA-down",
+        "+81********78",
+        key.hash("+819012345678"),
+    )
+
+
+def test_a_note_the_writer_cannot_make_a_row_of_costs_that_row_only(
+    migrated_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken note is dropped and counted (its number never logged); the rest of its batch is written."""
+    engine = engines.create(migrated_url)
+    journal = Journal(engine, interval_s=60, prepare=finisher(NumberKey(b"test-number-key")))
+    broken = noted("CA-2", "+819012345678", fields=["not", "a", "mapping"])
+    for entry in (noted("CA-1"), broken, noted("CA-3")):
+        journal.record(entry)
+    assert journal.write_once() == 2
+    assert journal.dropped == 1 and journal.status()["ok"] is False
+    assert counts(engine) == (2, 2)
+    assert "journal: could not record menu" in caplog.text and "9012345678" not in caplog.text
 
 
 KILLED_WRITER = """

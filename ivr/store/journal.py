@@ -1,10 +1,11 @@
 """The journal writer: each worker buffers events and a background thread writes them in batches.
 
-A webhook only appends to a bounded in-memory buffer (never waits on the database). Every `interval_s` the
-thread writes what is buffered, one batch in one transaction (more only to catch up on a backlog), so a
-killed worker leaves whole batches or nothing. When the database fails, the batch goes back to the buffer
-and is retried; when the buffer is full, new events are dropped and counted (the phone line matters more
-than a row).
+A webhook only appends to a bounded in-memory buffer (never waits on the database): an Event, or what it
+noted for `prepare` to make the Event of in the writer thread (the app's notes: ivr.web.journal). Every
+`interval_s` the thread writes what is buffered, one batch in one transaction (more only to catch up on a
+backlog), so a killed worker leaves whole batches or nothing. When the database fails, the batch goes
+back to the buffer and is retried; when the buffer is full, new events are dropped and counted (the phone
+line matters more than a row).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Engine
 
@@ -88,12 +89,16 @@ class Journal:
         batch_max: int = 2_000,
         idle_exit_s: float = 30.0,
         on_change: Callable[[Journal], None] | None = None,
+        prepare: Callable[[Any], Event] | None = None,
     ) -> None:
         self.engine = engine
         self.capacity, self.interval_s, self.batch_max = capacity, interval_s, batch_max
         self.idle_exit_s = idle_exit_s  # an idle thread ends; the next event starts another
         self.on_change = on_change  # metrics: depth and drops after each change
-        self._buffer: deque[Event] = deque()
+        # what a webhook noted, made an Event in the writer's loop, where the same code runs warm: a
+        # webhook's part of it took 3–5 times as long in the request as in a loop (bench/README.md)
+        self.prepare = prepare
+        self._buffer: deque[Any] = deque()
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()  # the thread and flush() never write at the same time
         self._thread: threading.Thread | None = None
@@ -105,8 +110,8 @@ class Journal:
         self.failures = 0
         self.last_error: str | None = None
 
-    def record(self, event: Event) -> None:
-        """Buffer one event; never blocks on I/O, never raises because of the database.
+    def record(self, event: Any) -> None:
+        """Buffer one event (or a note for `prepare`); never blocks on I/O, never raises for the database.
 
         The request thread only appends (a deque's append and len are atomic: no lock on this path; the
         bound may be passed by the few events of racing threads). The writer thread reports the depth
@@ -137,7 +142,20 @@ class Journal:
     def _take(self) -> list[Event]:
         with self._cond:
             count = min(len(self._buffer), self.batch_max)
-            return [self._buffer.popleft() for _ in range(count)]
+            taken = [self._buffer.popleft() for _ in range(count)]
+        if self.prepare is None:
+            return cast(list[Event], taken)
+        # made now, before any write: a note never waits for the database (it may hold what the Event
+        # only keeps masked and hashed), and a batch given back to retry holds Events only
+        ready: list[Event] = []
+        for entry in taken:
+            try:
+                ready.append(self.prepare(entry))
+            except Exception:  # one bad note costs its own row, never the batch
+                self.dropped += 1
+                kind = entry[0] if isinstance(entry, tuple) and entry else type(entry).__name__
+                log.exception("journal: could not record %s", kind)
+        return ready
 
     def _give_back(self, batch: Iterable[Event]) -> None:
         with self._cond:

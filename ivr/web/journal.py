@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing.util
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
@@ -62,11 +62,12 @@ def buffer(
     pressed: str = "",
     caller: bool = False,
 ) -> None:
-    """Buffer the event's row for the database only (counted already); never fails a webhook.
+    """Note the event for its row in the database only (counted already); never fails a webhook.
 
-    `form`: the request's form when the caller already holds it (each proxy lookup costs). `pressed`: the
-    keys that led to the event (its position is where). `caller`: the row brings the caller's number to
-    the call's row (the incoming call).
+    `fields`: the event's (not changed afterwards: the writer reads them). `form`: the request's form when
+    the caller already holds it (each proxy lookup costs). `pressed`: the keys that led to the event (its
+    position is where). `caller`: the row brings the caller's number to the call's row (the incoming call).
+    Only what the request holds is noted here; the writer makes the row of it (finisher).
     """
     try:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -75,30 +76,49 @@ def buffer(
             return
         if form is None:
             form = current_request().form
-        sid = form.get("CallSid", "")[:64]
+        sid = form.get("CallSid")
         if not sid:
             return
+        number = form.get("From") if caller else None
+        seconds = form.get("CallDuration") if event == "status" else None
+        journal.record((event, fields, sid, number, seconds, pressed, clock.stamp(app)))
+    except Exception:  # the caller's call matters more than its journal line
+        log.exception("journal: could not record %s", event)
+
+
+Note = tuple[str, Mapping[str, object], str, "str | None", "str | None", str, int]
+
+
+def finisher(key: NumberKey) -> Callable[[Note | Event], Event]:
+    """What the writer makes of a note (an Event as it is): its row, the caller's number masked and hashed.
+
+    The number waits in clear in the worker's memory only until the writer's next batch (a second; up
+    to 5 s while the database is down): the batch makes the Event before it writes.
+    """
+
+    def finish(note: Note | Event) -> Event:
+        if isinstance(note, Event):  # recorded whole (tests, tools)
+            return note
+        event, fields, sid, number, seconds, pressed, stamp = note
         detail = ""
         for name in _DETAIL:  # the first of these the event carries
             if name in fields:
                 detail = str(fields[name])[:40]
                 break
         masked = hashed = duration = amount = None
-        if caller:
-            number = form.get("From")
-            if number:
-                masked, hashed = mask_number(number), app.extensions["ivr.number_key"].hash(number)
-        elif event == "status":
-            seconds = form.get("CallDuration", "")
+        if number:
+            masked, hashed = mask_number(number), key.hash(number)
+        if seconds is not None:
             duration = int(seconds) if seconds.isdigit() else None
         if "wait_s" in fields and str(fields["wait_s"]).isdigit():
             amount = int(str(fields["wait_s"]))
         position, ended = str(fields.get("p", ""))[:16], event == "status" and detail in ENDED
-        at = clock.utc_now(app)
+        at, sid = clock.from_stamp(stamp), sid[:64]
         row = (sid, at, event, position, detail, masked, hashed, duration, ended, amount, pressed or None)
-        journal.record(new_event(Event, row))
-    except Exception:  # the caller's call matters more than its journal line
-        log.exception("journal: could not record %s", event)
+        found: Event = new_event(Event, row)
+        return found
+
+    return finish
 
 
 def heard(current: Loaded, path: str, pressed: str = "", where: str = "", *, caller: bool = False) -> bool:
@@ -161,5 +181,6 @@ def init_app(app: Flask, *, serving: bool) -> None:
     if not serving:  # ops commands (simulate, report) never write calls into the journal
         return
     check_schema(engine, url)
-    journal = Journal(engine, on_change=metrics.journal_changed)
+    prepare = finisher(app.extensions["ivr.number_key"])
+    journal = Journal(engine, on_change=metrics.journal_changed, prepare=prepare)
     app.extensions["ivr.journal"] = journal
