@@ -121,10 +121,19 @@ def finisher(key: NumberKey) -> Callable[[Note | Event], Event]:
     return finish
 
 
-def heard(current: Loaded, path: str, pressed: str = "", where: str = "", *, caller: bool = False) -> bool:
+def heard(
+    current: Loaded,
+    path: str,
+    pressed: str = "",
+    where: str = "",
+    *,
+    caller: bool = False,
+    form: Mapping[str, str] | None = None,
+) -> bool:
     """Journal the menu or the answer the caller hears from the start of `path` now; False: none there.
 
     `pressed`: the keys that led here, pressed at `where` (the row's position then, as a key row's).
+    `form`: the request's, when the caller holds it.
     """
     try:
         menus, option = current.bundle.flow.walk(path)
@@ -132,9 +141,9 @@ def heard(current: Loaded, path: str, pressed: str = "", where: str = "", *, cal
         return False
     position = where if pressed else path
     if option is not None:
-        record("answer", {"p": position, "answer": option.answer}, pressed=pressed, caller=caller)
+        record("answer", {"p": position, "answer": option.answer}, form, pressed=pressed, caller=caller)
     else:
-        record("menu", {"p": position, "menu": menus[-1].id}, pressed=pressed, caller=caller)
+        record("menu", {"p": position, "menu": menus[-1].id}, form, pressed=pressed, caller=caller)
     return True
 
 

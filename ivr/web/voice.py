@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import Blueprint, Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
@@ -21,7 +22,9 @@ protect(bp)
 log = logging.getLogger("ivr.voice")
 
 
-def answer(loaded: Loaded, step: Step, pressed: str = "", where: str = "") -> Response:
+def answer(
+    loaded: Loaded, step: Step, pressed: str = "", where: str = "", form: Mapping[str, str] | None = None
+) -> Response:
     """Log what the step says happened (and the menu or answer heard from its start), then its TwiML.
 
     `pressed` at `where`: the keys that led to the step, journaled on its row (one row per webhook);
@@ -29,12 +32,12 @@ def answer(loaded: Loaded, step: Step, pressed: str = "", where: str = "") -> Re
     """
     journaled = False
     if step.event:
-        note(step.event, pressed=pressed, p=step.path, **step.fields)
+        form = note(step.event, pressed=pressed, form=form, p=step.path, **step.fields)
         journaled = True
     if step.kind == "node" and not step.reason:
-        journaled = journal.heard(loaded, step.path, pressed, where) or journaled
+        journaled = journal.heard(loaded, step.path, pressed, where, form=form) or journaled
     if pressed and not journaled:
-        journal.buffer("key", {"p": where, "digits": pressed})  # counted in key() already
+        journal.buffer("key", {"p": where, "digits": pressed}, form)  # counted in key() already
     if step.kind == "queue":  # in hours: wait in the queue for the next free agent
         return queue.enqueue_or_offer(loaded, step.path)
     if step.kind == "offer":  # closed: why and when, then a callback for later
@@ -47,8 +50,8 @@ def answer(loaded: Loaded, step: Step, pressed: str = "", where: str = "") -> Re
 @with_flow
 def incoming(loaded: Loaded) -> Response:
     """A call comes in: announcement, greeting and the start menu."""
-    note_without_row("incoming")  # the start menu's row is the call's: it brings the number
-    journal.heard(loaded, "", caller=True)  # the start menu always walks: the call always gets its row
+    form = note_without_row("incoming")  # the start menu's row is the call's: it brings the number
+    journal.heard(loaded, "", caller=True, form=form)  # the start menu always walks: the call gets its row
     return twiml(loaded.renderer.welcome())
 
 
@@ -69,9 +72,10 @@ def key(loaded: Loaded) -> Response:
     args = req.args
     raw = raw_position(args)
     path = resolve(loaded.bundle.flow, raw)
-    digits = req.form.get("Digits", "").strip()
+    form = req.form
+    digits = form.get("Digits", "").strip()
     if digits:
-        note_without_row("key", p=path, digits=digits[:4])  # the row is what the key leads to (answer())
+        note_without_row("key", form=form, p=path, digits=digits[:4])  # the row: what the key leads to
     step = navigate.key(
         loaded.bundle.flow,
         path,
@@ -81,7 +85,7 @@ def key(loaded: Loaded) -> Response:
         count("x", args=args),
         lambda: webhook.hours(loaded),
     )
-    return answer(loaded, step, digits[:4], path)
+    return answer(loaded, step, digits[:4], path, form)
 
 
 @bp.post("/agent")

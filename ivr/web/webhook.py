@@ -64,24 +64,32 @@ def hours(current: Loaded) -> Availability:
     return availability(current.bundle.flow, clock.now())
 
 
-def note(event: str, *, pressed: str = "", **fields: object) -> None:
-    """One call-log line (the caller's number masked), its metrics and its journal row.
+def note(
+    event: str, *, pressed: str = "", form: Mapping[str, str] | None = None, **fields: object
+) -> Mapping[str, str]:
+    """One call-log line (the caller's number masked), its metrics and its journal row; the request's form.
 
-    `pressed`: the keys that led to the event (journal.record's).
+    `pressed`: the keys that led to the event (journal.record's). `form`: the request's, when the caller
+    holds it already: each lookup through the request context costs (~4 µs in a served webhook).
     """
-    form = _log_line(event, fields)
+    form = _log_line(event, fields, form)
     journal.record(event, fields, form, pressed=pressed)
+    return form
 
 
-def note_without_row(event: str, **fields: object) -> None:
+def note_without_row(
+    event: str, *, form: Mapping[str, str] | None = None, **fields: object
+) -> Mapping[str, str]:
     """The call-log line and the metrics of an event whose journal row is another's (one row per webhook)."""
-    _log_line(event, fields)
+    form = _log_line(event, fields, form)
     journal.count(event, fields)
+    return form
 
 
-def _log_line(event: str, fields: Mapping[str, object]) -> Mapping[str, str]:
+def _log_line(event: str, fields: Mapping[str, object], form: Mapping[str, str] | None) -> Mapping[str, str]:
     """The call-log line (the caller's number masked); the request's form, read once for the journal too."""
-    form: Mapping[str, str] = current_request().form
+    if form is None:
+        form = current_request().form
     if log.isEnabledFor(logging.INFO):
         extra = " ".join(f"{k}={v}" for k, v in fields.items())
         caller = mask_number(form.get("From"))
