@@ -26,13 +26,13 @@ KINDS: tuple[tuple[str, App], ...] = (("off", NOJOURNAL), ("sqlite", HOTLINE), (
 
 
 @contextmanager
-def journal_url(kind: str, folder: Path, postgres: str) -> Iterator[str]:
-    """A fresh journal database of the kind (the off side's is migrated and never written)."""
+def journal_url(kind: str, name: Path, postgres: str) -> Iterator[str]:
+    """A fresh journal database: a scratch one on the PostgreSQL server, else the SQLite file `name`.db."""
     if kind == "postgresql":
         with scratch_database(postgres, "ivr_bench_journal") as url:
             yield url
     else:
-        yield f"sqlite:///{folder / f'journal-{kind}.db'}"
+        yield f"sqlite:///{name.with_suffix('.db')}"
 
 
 def one_set(
@@ -45,7 +45,7 @@ def one_set(
     with ExitStack() as stack:
         servers = {}
         for kind, app in KINDS:
-            url = stack.enter_context(journal_url(kind, folder, args.postgres))
+            url = stack.enter_context(journal_url(kind, folder / f"journal-{kind}", args.postgres))
             env = service_env(files, DATABASE_URL=url)
             servers[kind] = stack.enter_context(serve(f"journal-{kind}-{n}", app, env, out))
         for server in servers.values():
@@ -63,10 +63,7 @@ def one_set(
                         threads=args.threads,
                     )
                 )
-    rps = {
-        kind: sum(r.requests for r in runs) / sum(float(r.data["duration_us"]) / 1e6 for r in runs)
-        for kind, runs in done.items()
-    }
+    rps = {kind: wrk.pooled_rps(runs) for kind, runs in done.items()}
     return rps, sum(r.errors for runs in done.values() for r in runs)
 
 

@@ -16,8 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,9 +46,8 @@ from benchlib.common import (
     serve,
     service_env,
 )
-from benchlib.journalcost import journal_costs, median_cost
+from benchlib.journalcost import journal_costs, journal_url, median_cost
 from benchlib.traffic import Req, call_form, gather, send, signed, write_requests
-from ivr.testing import scratch_database
 
 PACED_LUA = BENCH / "wrk" / "paced.lua"
 # "Today's hotline under today's gunicorn config" (issue 15): the last commit before serve.py, when the
@@ -108,7 +106,7 @@ class Contender:
 
     def rps(self) -> float:
         """Requests per second over all full-load rounds."""
-        return sum(r.requests for r in self.full) / sum(float(r.data["duration_us"]) / 1e6 for r in self.full)
+        return wrk.pooled_rps(self.full)
 
     def cpu_us(self) -> float:
         """Workers' CPU time per request at full load, µs."""
@@ -256,14 +254,9 @@ def paired(a: Contender, b: Contender) -> list[float]:
     return [x.rps / y.rps for x, y in zip(a.full, b.full, strict=True)]
 
 
-@contextmanager
-def database_url(contender: Contender, folder: Path, postgres: str) -> Iterator[str]:
+def database_url(contender: Contender, folder: Path, postgres: str) -> AbstractContextManager[str]:
     """Its own journal database: a SQLite file, or a scratch PostgreSQL database."""
-    if contender.database == "postgresql":
-        with scratch_database(postgres, "ivr_bench_webhook") as url:
-            yield url
-    else:
-        yield f"sqlite:///{folder / (contender.name.replace('@', '-') + '.db')}"
+    return journal_url(contender.database, folder / contender.name.replace("@", "-"), postgres)
 
 
 def timed_wrk(

@@ -42,6 +42,11 @@ class WrkResult:
         return sum(int(self.data[k]) for k in keys)
 
 
+def pooled_rps(results: list[WrkResult]) -> float:
+    """Requests per second over several runs together (each run weighed by its length)."""
+    return sum(r.requests for r in results) / sum(float(r.data["duration_us"]) / 1e6 for r in results)
+
+
 def command(
     url: str, script: Path, args: list[str], connections: int, threads: int, duration_s: float
 ) -> list[str]:
