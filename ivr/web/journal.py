@@ -86,7 +86,8 @@ def buffer(
         log.exception("journal: could not record %s", event)
 
 
-Note = tuple[str, Mapping[str, object], str, "str | None", "str | None", str, int]
+# what buffer() notes: event, fields, CallSid, caller's number, CallDuration, keys pressed, clock.stamp
+Note = tuple[str, Mapping[str, object], str, str | None, str | None, str, int]
 
 
 def finisher(key: NumberKey) -> Callable[[Note | Event], Event]:
@@ -97,7 +98,7 @@ def finisher(key: NumberKey) -> Callable[[Note | Event], Event]:
     """
 
     def finish(note: Note | Event) -> Event:
-        if isinstance(note, Event):  # recorded whole (tests, tools)
+        if isinstance(note, Event):  # a batch given back to retry, or an event recorded whole (tests)
             return note
         event, fields, sid, number, seconds, pressed, stamp = note
         detail = ""
