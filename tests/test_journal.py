@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import DateTime, event, select
+from sqlalchemy import DateTime, Engine, event, select
 
 from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for, wait_for
 from ivr import clock
@@ -313,6 +313,56 @@ def test_a_backlog_of_whole_batches_is_written_at_once(migrated_url: str) -> Non
     assert (journal.written, journal.depth) == (30, 5)
     journal.stop()
     assert counts(engine) == (35, 35)
+    engine.dispose()
+
+
+class SlicedWriter:
+    """A journal whose notes are plain numbers; it logs each note it makes and each pause between them."""
+
+    def __init__(self, engine: Engine, slice_rows: int) -> None:
+        self.log: list[tuple[str, object]] = []
+        self.journal = Journal(engine, interval_s=60, prepare=self.make, slice_rows=slice_rows, pause_s=0.002)
+        self.journal.sleep = lambda seconds: self.log.append(("pause", seconds))
+
+    def make(self, n: int) -> Event:
+        self.log.append(("note", n))
+        return Event(f"CA-{n}", dt.datetime(2026, 12, 1), "menu")
+
+
+@pytest.mark.parametrize(
+    ("notes", "slice_rows", "pauses_after"),
+    [(33, 16, [16, 32]), (16, 16, []), (1, 16, []), (5, 2, [2, 4])],
+    ids=["three-slices", "one-full-slice", "one-note", "small-slices"],
+)
+def test_the_writer_makes_its_notes_in_slices_with_a_pause_between(
+    migrated_url: str, notes: int, slice_rows: int, pauses_after: list[int]
+) -> None:
+    """The request threads get the GIL between slices: a second's notes made in one go put a batch's
+    worth of the writer's CPU on the requests that came meanwhile (the p99 at half load, bench/README.md)."""
+    engine = engines.create(migrated_url)
+    writer = SlicedWriter(engine, slice_rows)
+    for n in range(notes):
+        writer.journal.record(n)
+    assert writer.journal.write_once() == notes
+    expected: list[tuple[str, object]] = []
+    for n in range(notes):
+        if n in pauses_after:
+            expected.append(("pause", 0.002))
+        expected.append(("note", n))
+    assert writer.log == expected
+    assert counts(engine) == (notes, notes)
+    engine.dispose()
+
+
+def test_a_stop_writes_what_is_left_without_pausing(migrated_url: str) -> None:
+    """At a stop no request waits for the GIL, and the worker is about to exit: the flush goes straight."""
+    engine = engines.create(migrated_url)
+    writer = SlicedWriter(engine, slice_rows=4)
+    for n in range(10):
+        writer.journal.record(n)
+    writer.journal.stop()
+    assert writer.log == [("note", n) for n in range(10)]
+    assert counts(engine) == (10, 10)
     engine.dispose()
 
 
