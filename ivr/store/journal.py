@@ -103,8 +103,8 @@ class Journal:
         # The notes are made in slices of `slice_rows`, with a pause between: a request thread takes the GIL
         # several times a request, and each time the writer holds it, waits up to the switch interval.
         # A second's notes made in one go (~6 ms of the writer's CPU at half load) put the requests that came
-        # meanwhile on the p99: at half load 7–12 ms against 4–5 with the journal off; in slices of 16
-        # with 2 ms pauses, 5.3–6.3 (bench/README.md, 2026-11-30 15:00).
+        # meanwhile on the p99: bench/webhook's at half load went from 7.0–7.1 ms to 4.1–4.5 with these
+        # slices (journal off: 4.2–4.6; bench/README.md, 2026-11-30 15:17).
         self.slice_rows, self.pause_s, self.sleep = slice_rows, pause_s, time.sleep
         self._buffer: deque[Any] = deque()
         self._cond = threading.Condition()
