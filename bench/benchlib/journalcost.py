@@ -17,12 +17,21 @@ import statistics
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from benchlib import wrk
 from benchlib.common import HOTLINE, NOJOURNAL, App, copy_ops_files, serve, service_env
 from ivr.testing import scratch_database
 
 KINDS: tuple[tuple[str, App], ...] = (("off", NOJOURNAL), ("sqlite", HOTLINE), ("postgresql", HOTLINE))
+
+
+class JournalSets(NamedTuple):
+    """What the fresh sets measured: each set's cost by database, each set's req/s, every run's errors."""
+
+    costs: dict[str, list[float]]
+    rps: list[dict[str, float]]
+    errors: int
 
 
 @contextmanager
@@ -67,10 +76,8 @@ def one_set(
     return rps, sum(r.errors for runs in done.values() for r in runs)
 
 
-def journal_costs(
-    args: argparse.Namespace, requests_file: Path, out: Path, tmp: Path
-) -> tuple[dict[str, list[float]], list[dict[str, float]], int]:
-    """Each set's cost by database, each set's req/s, and the errors of every run."""
+def journal_costs(args: argparse.Namespace, requests_file: Path, out: Path, tmp: Path) -> JournalSets:
+    """Start `--journal-instances` fresh sets one after another and measure each (see the module's doc)."""
     costs: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
     sets, errors = [], 0
     print(
@@ -90,7 +97,7 @@ def journal_costs(
             f" PostgreSQL {rps['postgresql']:5.0f} ({pg:+.1%})  errors {errs}",
             flush=True,
         )
-    return costs, sets, errors
+    return JournalSets(costs, sets, errors)
 
 
 def median_cost(costs: list[float]) -> float:

@@ -46,7 +46,7 @@ from benchlib.common import (
     serve,
     service_env,
 )
-from benchlib.journalcost import journal_costs, journal_url, median_cost
+from benchlib.journalcost import JournalSets, journal_costs, journal_url, median_cost
 from benchlib.traffic import Req, call_form, gather, send, signed, write_requests
 
 PACED_LUA = BENCH / "wrk" / "paced.lua"
@@ -422,7 +422,7 @@ def report(
     everyone: list[Contender],
     args: argparse.Namespace,
     per_line: list[int],
-    journal: tuple[dict[str, list[float]], list[dict[str, float]], int] | None = None,
+    journal: JournalSets | None = None,
 ) -> tuple[dict[str, object], list[str]]:
     """Print the figures, compare them with the targets: (summary, what missed its target).
 
@@ -498,12 +498,12 @@ def report(
     print(f"p99 at half load, hotline granian {half_p99:6.2f} ms (target ≤ {args.max_half_p99_ms})")
     one_each = f"journal cost vs off, one instance each: SQLite {sqlite_cost:+.1%}, PostgreSQL {pg_cost:+.1%}"
     if journal is not None:
-        costs, sets, journal_errors = journal
-        errors += journal_errors
+        costs = journal.costs
+        errors += journal.errors
         sqlite_cost, pg_cost = median_cost(costs["sqlite"]), median_cost(costs["postgresql"])
         print(one_each)
         print(
-            f"journal cost vs off, median of {len(sets)} fresh sets: SQLite {sqlite_cost:+.1%}"
+            f"journal cost vs off, median of {len(journal.rps)} fresh sets: SQLite {sqlite_cost:+.1%}"
             f" (sets {', '.join(f'{c:+.1%}' for c in costs['sqlite'])}), PostgreSQL {pg_cost:+.1%}"
             f" (sets {', '.join(f'{c:+.1%}' for c in costs['postgresql'])})"
             f" (target ≤ {args.max_journal_cost:.0%})"
@@ -542,7 +542,7 @@ def report(
         "paired_rounds": pairs,
         "half_load_p99_ms": half_p99,
         "journal_cost": {"sqlite": sqlite_cost, "postgresql": pg_cost},
-        "journal_sets": {"costs": journal[0], "rps": journal[1]} if journal else None,
+        "journal_sets": {"costs": journal.costs, "rps": journal.rps} if journal else None,
         "errors": errors,
         "foreign_cpu": foreign,
         "failures": failures,
