@@ -19,7 +19,7 @@ from ivr.flow import manifest
 from ivr.flow.bundle import Sources, load
 from ivr.flow.catalog import Prompt
 from ivr.synth import analyze, make_engine, run
-from ivr.synth.base import Engine
+from ivr.synth.interface import Engine
 from ivr.synth.wavfile import Samples
 
 CALLS: list[str] = []

@@ -6,8 +6,9 @@ The `openjtalk` voice mei_normal is CC BY 3.0 © Nagoya Institute of Technology 
 
 from __future__ import annotations
 
-from .base import Engine, SynthesisError, make_engine
 from .dsp import AudioStats, analyze, read_wav, to_telephony_wav, wav_duration
+from .engines import make_engine
+from .interface import Engine, SynthesisError
 
 __all__ = [
     "AudioStats",

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import google_errors
-from .base import SynthesisError, check_options, number_option, text_option
 from .g711 import decode_ulaw
+from .interface import SynthesisError, check_options, number_option, text_option
 from .textsplit import split_text
 from .wavfile import Samples, read_wav
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from .base import SynthesisError, shorten
+from .interface import SynthesisError, shorten
 
 if TYPE_CHECKING:
     from google.api_core.retry import Retry

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .base import SynthesisError, check_options, number_option, shorten, text_option
+from .interface import SynthesisError, check_options, number_option, shorten, text_option
 from .wavfile import Samples
 
 if TYPE_CHECKING:

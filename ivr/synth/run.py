@@ -18,8 +18,9 @@ from ivr.flow.catalog import Prompt
 from ivr.flow.manifest import AudioEntry
 
 from . import levels
-from .base import Engine, make_engine
 from .dsp import PHONE_RATE, resample, to_telephony_wav, trim, wav_duration
+from .engines import make_engine
+from .interface import Engine
 
 FORMAT = "g711-ulaw-8k-v1"  # bump when the audio pipeline changes what comes out
 EngineFactory = Callable[[str, Mapping[str, object]], Engine]

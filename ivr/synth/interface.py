@@ -1,4 +1,4 @@
-"""The speech engine interface, its error type, option parsing and `make_engine`."""
+"""The speech engine interface, its error type and option parsing (engines.make_engine builds one)."""
 
 from __future__ import annotations
 
@@ -32,20 +32,6 @@ class Engine(Protocol):
 
 
 ENGINE_NAMES = ("openjtalk", "google")
-
-
-def make_engine(name: str, options: Mapping[str, object]) -> Engine:
-    """Build the engine `name` from its options; ValueError names an unknown engine or option."""
-    # imported here: each engine module is light, but only one of them is wanted
-    if name == "openjtalk":
-        from .openjtalk_engine import OpenJTalkEngine
-
-        return OpenJTalkEngine.from_options(options)
-    if name == "google":
-        from .google_engine import GoogleEngine
-
-        return GoogleEngine.from_options(options)
-    raise ValueError(f"unknown speech engine {name!r}; choose one of: {', '.join(ENGINE_NAMES)}")
 
 
 def check_options(engine: str, options: Mapping[str, object], known: tuple[str, ...]) -> None:
