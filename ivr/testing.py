@@ -1,11 +1,9 @@
-"""The one signed Twilio stand-in: tests/, `ivr simulate` and bench/ post webhooks as Twilio does."""
+"""The one signed Twilio caller: tests/, `ivr simulate`, the console's try page and bench/ post webhooks as
+Twilio does."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from flask.testing import FlaskClient
@@ -49,32 +47,3 @@ class Twilio:
         return self.client.post(
             path, data=data, headers={"X-Twilio-Signature": sign(absolute, data, self.token)}
         )
-
-
-@contextmanager
-def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on a server (tests and benches never meet), dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from ivr.store.engine import normalize
-
-    url = make_url(normalize(server_url))
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def without_queue(flows: Path) -> None:
-    """Remove the `queue:` section from a flows.yaml: the flow then dials the agent directly."""
-    lines = flows.read_text("utf-8").splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.startswith("queue:"))
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i].startswith(" "))
-    flows.write_text("".join(lines[:start] + lines[end:]), "utf-8")

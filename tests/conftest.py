@@ -10,10 +10,18 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from helpers import OPEN_INSTANT, FixedClock, copy_files, make_app, twilio_for
+from helpers import (
+    OPEN_INSTANT,
+    FixedClock,
+    copy_files,
+    make_app,
+    scratch_database,
+    twilio_for,
+    without_queue,
+)
 from ivr.store import engine as engines
 from ivr.store import migrate
-from ivr.testing import Twilio, scratch_database, without_queue
+from ivr.testing import Twilio
 
 
 @pytest.fixture

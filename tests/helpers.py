@@ -9,7 +9,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +19,8 @@ from xml.etree import ElementTree
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
 from ivr import create_app
@@ -185,3 +189,27 @@ def wait_for(condition: Callable[[], bool], seconds: float) -> float:
         assert time.monotonic() - began < seconds, "the condition did not hold in time"
         time.sleep(0.01)
     return time.monotonic() - began
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on a server (tests never meet), dropped afterwards."""
+    url = make_url(engines.normalize(server_url))
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def without_queue(flows: Path) -> None:
+    """Remove the `queue:` section from a flows.yaml: the flow then dials the agent directly."""
+    lines = flows.read_text("utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("queue:"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i].startswith(" "))
+    flows.write_text("".join(lines[:start] + lines[end:]), "utf-8")
