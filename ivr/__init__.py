@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from ivr import clock, config, console, logs, ops, privacy, state, web
+from ivr.store import extension as store
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
@@ -22,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
         config.init_app(app, test_config, strict=serving)
         clock.init_app(app)
         state.init_app(app, strict=serving)
+        store.init_app(app, serving=serving, estimate_settings=state.estimate_settings(app))
         web.init_app(app, serving=serving)
         console.init_app(app)
         ops.init_app(app)

@@ -7,7 +7,7 @@ import re
 
 from flask import Flask
 
-from ivr.store.numbers import normalize
+from ivr.store.number_key import normalize
 
 # E.164 (+81…), and national forms starting with 0 (09012345678, 090-1234-5678), as anyone might write them.
 _NUMBER = re.compile(r"(?<![\w+])(\+\d[\d\- ]{6,}\d|0\d{9,10}|0\d{1,4}-\d{1,4}-\d{3,4})(?!\w)")

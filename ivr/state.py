@@ -155,3 +155,14 @@ def state_of(app: Flask) -> FlowState:
 def get_state() -> FlowState:
     """The current app's flow state."""
     return state_of(current_app._get_current_object())  # type: ignore[attr-defined]  # (the proxy costs)
+
+
+def estimate_settings(app: Flask) -> Callable[[], tuple[int, int]]:
+    """The loaded flow's queue estimate settings (window in minutes, least history), read at each refresh."""
+
+    def settings() -> tuple[int, int]:
+        loaded = state_of(app).loaded
+        q = loaded.bundle.flow.queue if loaded else None
+        return (q.estimate_window_min, q.estimate_min_history) if q else (60, 5)
+
+    return settings

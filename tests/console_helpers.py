@@ -8,8 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import clock
-from ivr.store import users
-from ivr.web.journal import get_engine
+from ivr.store import accounts
+from ivr.store import extension as store
 
 PASSWORD = "correct horse battery staple"
 
@@ -17,7 +17,7 @@ PASSWORD = "correct horse battery staple"
 def add_user(app: Flask, name: str, role: str, password: str = PASSWORD) -> None:
     """A console user in the app's store."""
     with app.app_context():
-        users.add(get_engine(), clock.now(), name, role, password)
+        accounts.add(store.engine(), clock.now(), name, role, password)
 
 
 def csrf_token(client: FlaskClient, path: str = "/console/login") -> str:
@@ -48,4 +48,5 @@ def signed_in(app: Flask, role: str = "admin", name: str | None = None) -> Flask
 
 def flush(app: Flask) -> None:
     """Write what the journal buffered (it is at most a second behind in service)."""
-    assert app.extensions["ivr.journal"].flush()
+    journal = store.of(app).journal
+    assert journal is not None and journal.flush()

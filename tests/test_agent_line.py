@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from helpers import FixedClock, heard, make_app, parse, query, twilio_for
 from ivr.store import engine as engines
-from ivr.store.journal import Journal
+from ivr.store import extension as store
 from ivr.store.tables import callbacks
 from ivr.testing import Twilio
 
@@ -59,7 +59,8 @@ def reserve(app: Flask, sid: str, number: str = CUSTOMER) -> None:
 
 
 def report(app: Flask) -> dict[str, Any]:
-    journal: Journal = app.extensions["ivr.journal"]
+    journal = store.of(app).journal
+    assert journal is not None
     assert journal.flush()
     result = app.test_cli_runner().invoke(args=["ivr", "report", "--format", "json"])
     found: dict[str, Any] = json.loads(result.output)
@@ -96,7 +97,8 @@ def test_the_menu_says_the_counts_and_one_takes_the_next_caller(line_app: Flask)
     assert enqueue is not None
     parse(caller.post(enqueue.get("waitUrl", ""), QueuePosition="1", QueueTime="0"))
     reserve(line_app, "CAwaiting2", "+819087654321")
-    journal: Journal = line_app.extensions["ivr.journal"]
+    journal = store.of(line_app).journal
+    assert journal is not None
     assert journal.flush()
     twilio = agent_on(line_app)
     root = parse(twilio.post("/voice/agent-line"))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from helpers import DATA_KEY, FixedClock, heard, make_app, parse, query, twilio_for
 from ivr.store import engine as engines
+from ivr.store import extension as store
 from ivr.store.sealed import Sealer, parse_keys
 from ivr.store.tables import callbacks
 from ivr.testing import Twilio
@@ -29,7 +30,7 @@ def store_app(files: Path, clock: FixedClock, migrated_url: str) -> Flask:
 
 def stopped(app: Flask) -> None:
     """The database goes down: reservations now go to a server that refuses connections."""
-    app.extensions["ivr.engine.sync"] = engines.create(DOWN, timeout_s=1.0)
+    store.of(app).sync_engine = engines.create(DOWN, timeout_s=1.0)
 
 
 def rows(app: Flask) -> list[Any]:

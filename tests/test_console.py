@@ -18,10 +18,10 @@ from ivr.config import StartRefused
 from ivr.console import panels, ulaw
 from ivr.console.panels import Panel
 from ivr.ops.db import csv_rows
+from ivr.store import accounts, report
 from ivr.store import engine as engines
-from ivr.store import report, users
+from ivr.store import extension as store
 from ivr.store.tables import audit
-from ivr.web.journal import get_engine
 
 PAGES = [
     "/console/",
@@ -38,7 +38,7 @@ PAGES = [
 
 
 def audit_actions(app: Flask) -> list[tuple[str, str]]:
-    with app.app_context(), get_engine().connect() as connection:
+    with app.app_context(), store.engine().connect() as connection:
         return [(row.who, row.action) for row in connection.execute(audit.select().order_by(audit.c.id))]
 
 
@@ -88,25 +88,25 @@ def test_a_wrong_password_is_refused_and_journaled(app: Flask) -> None:
 def test_five_wrong_passwords_lock_the_account_for_a_while(app: Flask, clock: FixedClock) -> None:
     add_user(app, "sato", "viewer")
     client = app.test_client()
-    for _ in range(users.MAX_FAILURES):
+    for _ in range(accounts.MAX_FAILURES):
         assert log_in(client, "sato", "guess guess guess") == 401
     page = client.post(
         "/console/login", data={"name": "sato", "password": PASSWORD, "csrf_token": csrf_token(client)}
     )
     assert page.status_code == 401 and "ロックされています" in page.get_data(as_text=True)
     assert ("sato", "locked") in audit_actions(app)
-    clock.instant += users.LOCK_FOR + dt.timedelta(seconds=1)
+    clock.instant += accounts.LOCK_FOR + dt.timedelta(seconds=1)
     assert log_in(client, "sato") == 302
 
 
 def test_wrong_passwords_in_a_row_only_count_until_a_right_one(app: Flask) -> None:
     add_user(app, "sato", "viewer")
     client = app.test_client()
-    for _ in range(users.MAX_FAILURES - 1):
+    for _ in range(accounts.MAX_FAILURES - 1):
         log_in(client, "sato", "guess guess guess")
     assert log_in(client, "sato") == 302
     other = app.test_client()
-    for _ in range(users.MAX_FAILURES - 1):
+    for _ in range(accounts.MAX_FAILURES - 1):
         log_in(other, "sato", "guess guess guess")
     assert log_in(other, "sato") == 302
 
@@ -139,7 +139,7 @@ def test_only_admins_see_users_and_the_audit(app: Flask, role: str, status: int)
 def test_a_removed_user_is_signed_out_at_the_next_request(app: Flask) -> None:
     client = signed_in(app, "viewer", name="sato")
     with app.app_context():
-        users.remove(get_engine(), clock.now(), "sato")
+        accounts.remove(store.engine(), clock.now(), "sato")
     assert client.get("/console/").status_code == 302
 
 
@@ -205,7 +205,7 @@ def test_the_figures_are_the_report_and_the_csv_its_rows(app: Flask) -> None:
     with app.app_context():
         tokyo = report.TOKYO
         figures = report.build(
-            get_engine(), dt.datetime(2026, 11, 25, tzinfo=tokyo), dt.datetime(2026, 11, 26, tzinfo=tokyo)
+            store.engine(), dt.datetime(2026, 11, 25, tzinfo=tokyo), dt.datetime(2026, 11, 26, tzinfo=tokyo)
         )
     assert figures["calls"] == 3 and figures["repeat_callers"] == 1
     assert '<strong id="calls-total">3</strong>' in page
@@ -317,7 +317,7 @@ def test_the_mulaw_table_is_the_synthesis_codec() -> None:
 def test_a_tried_call_reserves_in_a_store_of_its_own(app: Flask, clock: FixedClock) -> None:
     """The try page's line reserves a callback the way a caller does, but never in the hotline's store."""
     from ivr.console.softphone import line_of
-    from ivr.store import callbacks
+    from ivr.store import reservations
 
     clock.instant = CLOSED_INSTANT
     line = line_of(app)
@@ -327,7 +327,7 @@ def test_a_tried_call_reserves_in_a_store_of_its_own(app: Flask, clock: FixedClo
         assert gather is not None, ElementTree.tostring(root)
         root = line.post(gather.get("action", ""), Digits=digits)
     line_engine = engines.create(str(line.app.config["DATABASE_URL"]))
-    assert len(callbacks.listing(line_engine)) == 1  # reserved: the walk went where a caller's goes
+    assert len(reservations.listing(line_engine)) == 1  # reserved: the walk went where a caller's goes
     line_engine.dispose()
     with app.app_context():
-        assert callbacks.listing(get_engine()) == []
+        assert reservations.listing(store.engine()) == []

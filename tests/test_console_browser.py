@@ -23,7 +23,8 @@ from werkzeug.serving import make_server
 
 from console_helpers import PASSWORD, add_user, flush
 from helpers import BASE, OPEN_INSTANT, FixedClock, copy_files, make_app, sign
-from ivr.store import callbacks, users
+from ivr.store import accounts, reservations
+from ivr.store import extension as store
 from ivr.store.tables import audit, utc
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -131,11 +132,11 @@ def busy_now(hotline: Hotline) -> None:
         hotline.reserve(f"CB{n:032d}", caller, at(hour=14, minute=minute))
     hotline.clock.instant = at(hour=15, minute=9)
     hotline.reserve("CB" + "9" * 32, "+819011115555", at(hour=15, minute=5))
-    engine = app.extensions["ivr.engine"]
-    done = max(row.id for row in callbacks.listing(engine))
-    assert callbacks.take(engine, done, "tanaka", utc(at(hour=15, minute=12)))
+    engine = store.of(app).engine
+    done = max(row.id for row in reservations.listing(engine))
+    assert reservations.take(engine, done, "tanaka", utc(at(hour=15, minute=12)))
     assert (
-        callbacks.outcome(
+        reservations.outcome(
             engine, done, "talked", utc(at(hour=15, minute=15)), agent="tanaka", attempts=3, retry_min=30
         )
         == "done"
@@ -216,7 +217,7 @@ def test_login_wrong_password_and_lockout(page: Any, hotline: Hotline) -> None:
     page.goto(hotline.url + "/console/")
     assert page.url.startswith(hotline.url + "/console/login")
     shot(page, "login")
-    for _ in range(users.MAX_FAILURES - 1):
+    for _ in range(accounts.MAX_FAILURES - 1):
         log_in(page, hotline, "locky", "not-the-password")
         assert "名前またはパスワードが違います" in page.inner_text("[role=alert]")
     log_in(page, hotline, "locky", "not-the-password")
@@ -325,7 +326,7 @@ def test_a_viewer_cannot_reveal_a_number_and_an_agents_reveal_is_journaled(
     page.locator("#callbacks tbody tr >> nth=0").locator("button.reveal").click()
     page.wait_for_selector("strong.clear")
     assert page.inner_text("strong.clear") == CALLBACK and page.locator("strong.clear").count() == 1
-    with hotline.app.app_context(), hotline.app.extensions["ivr.engine"].connect() as connection:
+    with hotline.app.app_context(), store.of(hotline.app).engine.connect() as connection:
         lines = connection.execute(audit.select().where(audit.c.action == "reveal-console")).all()
     assert [(line.who, line.detail) for line in lines] == [("tanaka", "callback 1 +81********01")]
 

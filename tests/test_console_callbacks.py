@@ -15,8 +15,8 @@ from sqlalchemy import select, text
 
 from console_helpers import csrf_token, flush, signed_in
 from helpers import FixedClock, make_app, parse, twilio_for
-from ivr.store import callbacks as reservations_store
 from ivr.store import engine as engines
+from ivr.store import reservations as reservations_store
 from ivr.store.tables import audit, callbacks, utc
 from ivr.testing import Twilio
 

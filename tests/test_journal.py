@@ -15,10 +15,11 @@ from sqlalchemy import DateTime, Engine, event, select
 from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for, wait_for
 from ivr import clock
 from ivr.store import engine as engines
+from ivr.store import extension as store
 from ivr.store import traffic
-from ivr.store.journal import Event, Journal
+from ivr.store.journal import Journal
 from ivr.store.report import build, counts
-from ivr.store.rows import KnownCalls
+from ivr.store.rows import Event, KnownCalls
 from ivr.store.tables import calls, events
 from ivr.store.write import write_batch
 from ivr.testing import Twilio
@@ -27,7 +28,8 @@ NUMBER = "+819012345678"
 
 
 def journal_of(app: Flask) -> Journal:
-    found: Journal = app.extensions["ivr.journal"]
+    found = store.of(app).journal
+    assert found is not None
     return found
 
 
@@ -289,9 +291,9 @@ def test_events_that_come_while_a_batch_is_written_wait_for_the_next_tick(migrat
     @event.listens_for(engine, "begin")
     def more_calls(_connection: object) -> None:  # in the writer's transaction: after it took its batch
         while during:
-            journal.record(during.pop())
+            journal.note(during.pop())
 
-    journal.record(Event("CA-0", t0, "incoming"))
+    journal.note(Event("CA-0", t0, "incoming"))
     wait_for(lambda: journal.written >= 1, 5.0)
     time.sleep(0.3)  # well within the tick (1 s): the three events wait for the next one
     assert (journal.written, journal.depth) == (1, 3)
@@ -308,7 +310,7 @@ def test_a_backlog_of_whole_batches_is_written_at_once(migrated_url: str) -> Non
     journal = Journal(engine, interval_s=1.0, batch_max=10)
     t0 = dt.datetime(2026, 12, 1)
     for i in range(35):  # before the thread's first tick
-        journal.record(Event(f"CA-{i:02d}", t0, "incoming"))
+        journal.note(Event(f"CA-{i:02d}", t0, "incoming"))
     wait_for(lambda: journal.written >= 30, 5.0)
     assert (journal.written, journal.depth) == (30, 5)
     journal.stop()
@@ -342,7 +344,7 @@ def test_the_writer_makes_its_notes_in_slices_with_a_pause_between(
     engine = engines.create(migrated_url)
     writer = SlicedWriter(engine, slice_rows)
     for n in range(notes):
-        writer.journal.record(n)
+        writer.journal.note(n)
     assert writer.journal.write_once() == notes
     expected: list[tuple[str, object]] = []
     for n in range(notes):
@@ -359,7 +361,7 @@ def test_a_stop_writes_what_is_left_without_pausing(migrated_url: str) -> None:
     engine = engines.create(migrated_url)
     writer = SlicedWriter(engine, slice_rows=4)
     for n in range(10):
-        writer.journal.record(n)
+        writer.journal.note(n)
     writer.journal.stop()
     assert writer.log == [("note", n) for n in range(10)]
     assert counts(engine) == (10, 10)
@@ -460,7 +462,7 @@ def test_a_failing_counter_or_buffer_never_fails_the_webhook(
     if broken == "metrics":
         monkeypatch.setattr(metrics, "observe", fail)
     else:
-        monkeypatch.setattr(journal_of(journal_app), "record", fail)
+        monkeypatch.setattr(journal_of(journal_app), "note", fail)
     before = metrics.CALLS._value.get()
     Caller(twilio_for(journal_app.test_client()), clock, "CA1").call(("", "1"))  # parse() checks the TwiML
     flushed(journal_app)
@@ -508,8 +510,8 @@ def test_an_injected_clock_stamps_the_instant_it_gives(instant: dt.datetime) -> 
 def test_a_webhook_reads_its_form_through_the_request_context_once(
     journal_app: Flask, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, path: str, form: dict[str, str]
 ) -> None:
-    """Its log line and its row share the form (each lookup cost ~4 µs in a served webhook)."""
-    from ivr.web import fields, journal, voice, webhook
+    """Its log line and its row share the form (each lookup through the request context costs)."""
+    from ivr.web import calllog, fields, voice
 
     lookups: list[str] = []
 
@@ -517,7 +519,7 @@ def test_a_webhook_reads_its_form_through_the_request_context_once(
         lookups.append(path)
         return fields.current_request()
 
-    for module in (journal, voice, webhook):
+    for module in (calllog, voice):
         monkeypatch.setattr(module, "current_request", counted)
     parse(twilio_for(journal_app.test_client()).post(path, CallSid="CA1", From=NUMBER, **form))
     flushed(journal_app)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ivr.privacy import mask_number
-from ivr.store.numbers import NumberKey, normalize
+from ivr.store.number_key import NumberKey, normalize
 
 NUMBERS = st.one_of(
     st.text(),  # anything a form field may hold

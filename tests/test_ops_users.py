@@ -10,8 +10,8 @@ from flask import Flask
 
 from console_helpers import PASSWORD
 from helpers import FixedClock, make_app
-from ivr.store import tables, users
-from ivr.web.journal import get_engine
+from ivr.store import accounts, tables
+from ivr.store import extension as store
 
 
 @pytest.fixture
@@ -33,16 +33,16 @@ def test_add_list_passwd_remove(store_app: Flask, clock: FixedClock) -> None:
     code, out = ivr(store_app, "list")
     assert code == 0 and out.splitlines()[0].split() == ["kato", "viewer", "never", "logged", "in"]
     with store_app.app_context():
-        engine = get_engine()
-        for _ in range(users.MAX_FAILURES):
-            users.authenticate(engine, clock.instant, "kato", "wrong wrong wrong")
-        assert users.authenticate(engine, clock.instant, "kato", PASSWORD) == (None, "locked")
+        engine = store.engine()
+        for _ in range(accounts.MAX_FAILURES):
+            accounts.authenticate(engine, clock.instant, "kato", "wrong wrong wrong")
+        assert accounts.authenticate(engine, clock.instant, "kato", PASSWORD) == (None, "locked")
     assert "locked until" in ivr(store_app, "list")[1]
     assert ivr(store_app, "passwd", "kato", "--role", "agent", stdin="another long password\n")[0] == 0
     with store_app.app_context():
-        user, outcome = users.authenticate(get_engine(), clock.instant, "kato", "another long password")
+        user, outcome = accounts.authenticate(store.engine(), clock.instant, "kato", "another long password")
         assert outcome == "ok" and user is not None and user.role == "agent"
-        stored = get_engine().connect().execute(tables.users.select()).all()
+        stored = store.engine().connect().execute(tables.users.select()).all()
         assert all(row.password_hash.startswith("$argon2id$") for row in stored)
         assert all(PASSWORD not in row.password_hash for row in stored)
     assert ivr(store_app, "remove", "kato") == (0, "removed kato\n")
@@ -87,9 +87,9 @@ def test_a_database_not_migrated_names_the_command(files: Path, clock: FixedCloc
 def test_the_lock_lifts_by_itself(store_app: Flask, clock: FixedClock) -> None:
     ivr(store_app, "add", "kato", "--role", "viewer", stdin=PASSWORD + "\n")
     with store_app.app_context():
-        engine = get_engine()
-        for _ in range(users.MAX_FAILURES):
-            users.authenticate(engine, clock.instant, "kato", "wrong wrong wrong")
-        later = clock.instant + users.LOCK_FOR - dt.timedelta(seconds=1)
-        assert users.authenticate(engine, later, "kato", PASSWORD)[1] == "locked"
-        assert users.authenticate(engine, later + dt.timedelta(seconds=2), "kato", PASSWORD)[1] == "ok"
+        engine = store.engine()
+        for _ in range(accounts.MAX_FAILURES):
+            accounts.authenticate(engine, clock.instant, "kato", "wrong wrong wrong")
+        later = clock.instant + accounts.LOCK_FOR - dt.timedelta(seconds=1)
+        assert accounts.authenticate(engine, later, "kato", PASSWORD)[1] == "locked"
+        assert accounts.authenticate(engine, later + dt.timedelta(seconds=2), "kato", PASSWORD)[1] == "ok"

@@ -13,15 +13,15 @@ import pytest
 from flask import Flask
 
 from helpers import BASE, CLOSED_INSTANT, FixedClock, heard, make_app, parse, query
-from ivr.store.journal import Journal
+from ivr.store import extension as store
 from ivr.testing import Twilio
-from ivr.web.reservations import refresher_of
 
 QUEUE_FORM = {"QueueSid": "QU" + "0" * 32, "AvgQueueTime": "600", "CurrentQueueSize": "60"}
 
 
 def flushed(app: Flask) -> None:
-    journal: Journal = app.extensions["ivr.journal"]
+    journal = store.of(app).journal
+    assert journal is not None
     assert journal.flush(), journal.status()
 
 
@@ -90,7 +90,7 @@ def test_the_estimate_comes_from_recent_bridged_waits(app: Flask, twilio: Twilio
         wait(caller, wait_url, 2, 0)
         parse(caller.post(action, QueueResult="bridged", QueueTime="240", **QUEUE_FORM))
     flushed(app)
-    snapshot = refresher_of(app).refresh()
+    snapshot = store.of(app).refresher.refresh()
     assert snapshot.ok and snapshot.history == 5 and snapshot.per_place_s == 120.0
     wait_url, _ = enqueue(twilio)
     gather = wait(twilio, wait_url, 3, 10).find("Gather")  # 3 places × 2 minutes
@@ -174,7 +174,7 @@ def test_out_of_hours_zero_reads_the_hours_then_offers_a_callback(
 
 
 def test_a_full_queue_goes_straight_to_the_offer(app: Flask, twilio: Twilio) -> None:
-    refresher = refresher_of(app)
+    refresher = store.of(app).refresher
     refresher.snapshot = type(refresher.snapshot)(None, 0, waiting=100, ok=True)
     refresher.current = lambda: refresher.snapshot  # type: ignore[method-assign]
     root = parse(twilio.post("/voice/key?p=&n=0&x=0", Digits="0"))
@@ -208,7 +208,7 @@ def test_the_queue_appears_in_the_report(app: Flask, twilio: Twilio) -> None:
 
 def test_the_estimate_thread_ends_with_its_app(files: Path, clock: FixedClock) -> None:
     app = make_app(files, clock)
-    refresher = refresher_of(app)
+    refresher = store.of(app).refresher
     refresher.every_s = 0.05
     refresher.current()  # starts this process's thread
     thread = refresher._thread
@@ -270,7 +270,7 @@ def test_the_refreshers_one_read_gives_the_figures_of_the_two_readers(migrated_u
     figures, on entries and exits inside and outside the window and the horizon, written out of time order."""
     from ivr.store import engine as engines
     from ivr.store import waits
-    from ivr.store.journal import Event
+    from ivr.store.rows import Event
     from ivr.store.write import write_batch
 
     now = dt.datetime(2026, 11, 25, 3, 0)

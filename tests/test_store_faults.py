@@ -20,20 +20,23 @@ from sqlalchemy.engine import make_url
 from helpers import ROOT, FixedClock, make_app, parse, twilio_for
 from ivr.config import StartRefused
 from ivr.store import engine as engines
+from ivr.store import extension as store
 from ivr.store import migrate
-from ivr.store.journal import Event, Journal
-from ivr.store.numbers import NumberKey
+from ivr.store.journal import Journal
+from ivr.store.notes import finisher
+from ivr.store.number_key import NumberKey
 from ivr.store.report import counts
+from ivr.store.rows import Event
 from ivr.store.tables import calls, events
 from ivr.store.write import write_batch
 from ivr.testing import Twilio
-from ivr.web.journal import finisher
 
 STEPS = [("", "1"), ("1", "1")]  # start menu (the incoming call), menu, answer, status: 4 rows a call
 
 
 def journal_of(app: Flask) -> Journal:
-    found: Journal = app.extensions["ivr.journal"]
+    found = store.of(app).journal
+    assert found is not None
     return found
 
 
@@ -128,7 +131,7 @@ def test_database_fails_mid_call_then_comes_back(files: Path, clock: FixedClock,
     twilio, journal = twilio_for(app.test_client()), journal_of(app)
     call(twilio, "CA-before")
     assert journal.flush()
-    engine: Engine = app.extensions["ivr.engine"]
+    engine: Engine = store.of(app).engine
     undo = sqlite_full(engine) if engine.dialect.name == "sqlite" else postgres_closed(engine)
     try:
         for n in range(60):  # enough rows that SQLite needs new pages
@@ -144,7 +147,7 @@ def test_database_fails_mid_call_then_comes_back(files: Path, clock: FixedClock,
 
 
 def noted(sid: str, number: str | None = None, fields: object = None) -> tuple[object, ...]:
-    """What a webhook notes for the writer (ivr.web.journal.buffer): the start menu heard."""
+    """What a webhook notes for the writer (ivr.web.calllog.note): the start menu heard."""
     menu = {"p": "", "menu": "main"} if fields is None else fields
     return ("menu", menu, sid, number, None, "", time.time_ns())
 
@@ -153,7 +156,7 @@ def test_while_the_database_is_down_no_number_waits_in_clear() -> None:
     """The caller's number is noted for the writer; the batch it could not write waits masked and hashed."""
     key = NumberKey(b"test-number-key")
     journal = Journal(engines.create(closed_port_url()), interval_s=60, prepare=finisher(key))
-    journal.record(noted("CA-down", "+819012345678"))
+    journal.note(noted("CA-down", "+819012345678"))
     assert journal.write_once() == 0 and journal.last_error is not None
     (kept,) = list(journal._buffer)
     assert isinstance(kept, Event) and "9012345678" not in repr(kept)
@@ -172,7 +175,7 @@ def test_a_note_the_writer_cannot_make_a_row_of_costs_that_row_only(
     journal = Journal(engine, interval_s=60, prepare=finisher(NumberKey(b"test-number-key")))
     broken = noted("CA-2", "+819012345678", fields=["not", "a", "mapping"])
     for entry in (noted("CA-1"), broken, noted("CA-3")):
-        journal.record(entry)
+        journal.note(entry)
     assert journal.write_once() == 2
     assert journal.dropped == 1 and journal.status()["ok"] is False
     assert counts(engine) == (2, 2)
@@ -182,7 +185,7 @@ def test_a_note_the_writer_cannot_make_a_row_of_costs_that_row_only(
 KILLED_WRITER = """
 import datetime as dt, sys
 from ivr.store import engine as engines
-from ivr.store.journal import Event
+from ivr.store.rows import Event
 from ivr.store.write import write_batch
 engine = engines.create(sys.argv[1])
 start = dt.datetime(2026, 1, 1)
@@ -223,7 +226,7 @@ def test_start_is_refused_until_migrated_and_migrating_twice_changes_nothing(
         make_app(files, clock, DATABASE_URL=database_url)
     runner = make_app(files, clock).test_cli_runner()
     runner.app.config["DATABASE_URL"] = database_url
-    runner.app.extensions["ivr.engine"] = engines.create(database_url)
+    store.of(runner.app).engine = engines.create(database_url)
     first = runner.invoke(args=["ivr", "db", "upgrade"])
     assert first.exit_code == 0 and f"migrated from empty to {migrate.head()}" in first.output
     second = runner.invoke(args=["ivr", "db", "upgrade"])
@@ -314,7 +317,7 @@ def test_two_replicas_share_one_database(two_replicas: tuple[Flask, Flask], cloc
         t.start()
     for t in threads:
         t.join()
-    engine: Engine = a.extensions["ivr.engine"]
+    engine: Engine = store.of(a).engine
     with engine.connect() as connection:
         split = connection.execute(select(calls).where(calls.c.call_sid == "CA-split")).one()
     assert split.number_masked == "+81********78" and split.duration_s == 9 and split.status == "completed"
@@ -352,13 +355,13 @@ def test_a_postgresql_connection_that_died_is_replaced_and_the_batch_retried(mig
     admin = engines.create(migrated_url)
     journal = Journal(engine, interval_s=60)  # its thread stays out of the way: write_once writes
     start = dt.datetime(2026, 12, 1)
-    journal.record(Event("CA1", start, "incoming"))
+    journal.note(Event("CA1", start, "incoming"))
     assert journal.write_once() == 1
     with engine.connect() as connection:
         backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
     with admin.connect() as connection:
         connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
-    journal.record(Event("CA1", start, "key"))
+    journal.note(Event("CA1", start, "key"))
     assert journal.write_once() == 0  # the dead connection: the batch goes back
     assert journal.last_error is not None and journal.last_error.startswith("OperationalError")
     assert journal.write_once() == 1  # on a new connection
@@ -380,7 +383,7 @@ def test_stop_waits_for_the_batch_the_thread_is_writing(migrated_url: str) -> No
     journal = Journal(engine, interval_s=0.01)
     start = dt.datetime(2026, 12, 1)
     for i in range(20):
-        journal.record(Event(f"CA{i}", start, "incoming"))
+        journal.note(Event(f"CA{i}", start, "incoming"))
     assert writing.wait(5)  # the thread has taken the batch out of the buffer and is writing it
     journal.stop()
     assert counts(engine) == (20, 20)  # what a process exiting right after stop() has written
@@ -392,7 +395,7 @@ def test_a_forked_child_writes_with_a_thread_of_its_own(migrated_url: str) -> No
     workers) writes its events with a thread of its own, without waiting for its stop."""
     journal = Journal(engines.create(migrated_url), interval_s=0.05)
     start = dt.datetime(2026, 11, 25, 1, 0, 0)
-    journal.record(Event("CA-parent", start, "menu"))
+    journal.note(Event("CA-parent", start, "menu"))
     assert journal.flush()
     wrote = forked_child_writes_one(journal, start)
     journal.stop()
@@ -406,7 +409,7 @@ def forked_child_writes_one(journal: Journal, start: dt.datetime) -> bool:
     if pid == 0:
         journal.engine.dispose(close=False)  # the parent's pooled connections are not the child's
         before = journal.written  # the parent's count, copied by the fork (not a batch it is writing)
-        journal.record(Event("CA-child", start, "menu"))
+        journal.note(Event("CA-child", start, "menu"))
         deadline = time.monotonic() + 10
         while journal.written == before and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -429,7 +432,7 @@ def test_a_child_forked_while_the_writer_was_writing_still_writes(migrated_url: 
 
     journal = Journal(engine, interval_s=0.05)
     start = dt.datetime(2026, 11, 25, 1, 0, 0)
-    journal.record(Event("CA-parent", start, "menu"))
+    journal.note(Event("CA-parent", start, "menu"))
     assert writing.wait(5)
     wrote = forked_child_writes_one(journal, start)
     journal.stop()

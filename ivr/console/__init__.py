@@ -19,7 +19,7 @@ from ivr.console import (  # noqa: F401 (routes)
     queue_panels,
     softphone,
 )
-from ivr.console.base import ROLE_NAMES, bp, me
+from ivr.console.pages import ROLE_NAMES, bp, me
 
 # The console's own scripts and data only: no inline script, no other origin, never in a frame.
 CSP = (

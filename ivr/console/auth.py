@@ -11,10 +11,10 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr import clock
-from ivr.console.base import bp
-from ivr.store import users
-from ivr.store.users import User
-from ivr.web.journal import get_engine
+from ivr.console.pages import bp
+from ivr.store import accounts
+from ivr.store import extension as store
+from ivr.store.accounts import User
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -50,7 +50,7 @@ class ConsoleSessions(SecureCookieSessionInterface):
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def load(name: str) -> Session | None:
     """The user behind a session, again from the store (a removed user is signed out at once)."""
-    found = users.get(get_engine(), name)
+    found = accounts.get(store.engine(), name)
     return Session(found) if found else None
 
 
@@ -81,19 +81,19 @@ def login() -> BaseResponse | tuple[str, int] | str:
         return render_template("console/login.html", error=None, name="")
     name = request.form.get("name", "").strip()[:64]
     password = request.form.get("password", "")
-    engine, now = get_engine(), clock.now()
-    user, outcome = users.authenticate(engine, now, name, password)
+    engine, now = store.engine(), clock.now()
+    user, outcome = accounts.authenticate(engine, now, name, password)
     where = f"from {request.remote_addr or '-'}"
     if user is not None:
         login_user(Session(user))
-        users.note(engine, now, name, "login", where)
+        accounts.note(engine, now, name, "login", where)
         return redirect(_safe_next(request.args.get("next")))
     if outcome == "unknown":
-        users.note(engine, now, "(unknown)", "login-failed", f"no such user {where}")
+        accounts.note(engine, now, "(unknown)", "login-failed", f"no such user {where}")
     elif outcome == "locked-now":
-        users.note(engine, now, name, "locked", f"{users.MAX_FAILURES} wrong passwords {where}")
+        accounts.note(engine, now, name, "locked", f"{accounts.MAX_FAILURES} wrong passwords {where}")
     else:
-        users.note(engine, now, name, "login-failed", f"{outcome} {where}")
+        accounts.note(engine, now, name, "login-failed", f"{outcome} {where}")
     error = LOCKED if outcome in ("locked", "locked-now") else WRONG
     return render_template("console/login.html", error=error, name=name), 401
 
@@ -101,7 +101,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
 @bp.post("/logout")
 def logout() -> BaseResponse:
     """Sign out (a POST with the CSRF token, so no other site can sign anyone out)."""
-    users.note(get_engine(), clock.now(), current_user.user.name, "logout")
+    accounts.note(store.engine(), clock.now(), current_user.user.name, "logout")
     logout_user()
     return redirect(url_for("console.login"))
 

@@ -14,14 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr import clock
-from ivr.console.base import bp, me, require, tokyo
+from ivr.console.pages import bp, me, require, tokyo
 from ivr.console.queue_panels import OUTCOMES, STATUSES
 from ivr.flow.queue import QueueSettings
 from ivr.state import get_state
-from ivr.store import callbacks, users
+from ivr.store import accounts, reservations
+from ivr.store import extension as store
 from ivr.store.sealed import InvalidToken, Sealer
 from ivr.store.tables import OPEN_STATES, utc
-from ivr.web.journal import get_engine
 
 # What an agent may record after calling a customer by hand (the agent line records its own).
 RECORDABLE = ("talked", "no-answer", "busy", "wrong-number")
@@ -43,7 +43,7 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def _page(status: int = 200, **shown: Any) -> tuple[str, int]:
-    listed = callbacks.listing(get_engine())
+    listed = reservations.listing(store.engine())
     open_rows = [_row(row) for row in listed if row.status in OPEN_STATES]
     closed = [_row(row) for row in reversed(listed) if row.status not in OPEN_STATES][:CLOSED_SHOWN]
     page = render_template(
@@ -65,16 +65,15 @@ def callback_list() -> tuple[str, int]:
 
 
 def _sealer() -> Sealer | None:
-    found: Sealer | None = current_app.extensions.get("ivr.sealer")
-    return found
+    return store.current().sealer
 
 
 @bp.post("/callbacks/<int:callback_id>/reveal")
 @require("agent")
 def reveal(callback_id: int) -> tuple[str, int]:
     """Journal who reveals which reservation's number, then show it in clear to them, on this page only."""
-    engine, user = get_engine(), me()
-    row = callbacks.get(engine, callback_id)
+    engine, user = store.engine(), me()
+    row = reservations.get(engine, callback_id)
     if row is None:
         return _page(404, problem=f"予約 {callback_id} はありません。")
     if row.number_sealed is None:
@@ -83,7 +82,9 @@ def reveal(callback_id: int) -> tuple[str, int]:
     if sealer is None:
         return _page(503, problem="IVR_DATA_KEY が設定されていないため、番号を表示できません。")
     try:  # journaled before anything is decrypted or shown; no journal line, no number
-        users.note(engine, clock.now(), user.name, "reveal-console", f"callback {row.id} {row.number_masked}")
+        accounts.note(
+            engine, clock.now(), user.name, "reveal-console", f"callback {row.id} {row.number_masked}"
+        )
     except SQLAlchemyError:
         current_app.logger.exception("console: could not journal a reveal")
         return _page(503, problem="操作の記録に失敗したため、番号を表示できません。")
@@ -102,13 +103,13 @@ def record_outcome(callback_id: int) -> BaseResponse | tuple[str, int]:
     result = request.form.get("outcome", "")
     if result not in RECORDABLE:
         return _page(400, problem="結果を選んでください。")
-    engine, user, now = get_engine(), me(), clock.now()
+    engine, user, now = store.engine(), me(), clock.now()
     naive = utc(now)
-    if not callbacks.take(engine, callback_id, user.name, naive):
+    if not reservations.take(engine, callback_id, user.name, naive):
         return _page(409, problem=f"予約 {callback_id} は終了しているか、ほかの担当者が発信中です。")
     loaded = get_state().loaded
     q = loaded.bundle.flow.queue if loaded else QueueSettings()
-    status = callbacks.outcome(
+    status = reservations.outcome(
         engine,
         callback_id,
         result,
@@ -119,5 +120,5 @@ def record_outcome(callback_id: int) -> BaseResponse | tuple[str, int]:
     )
     if status == "unknown":  # closed or taken over between take() and now: nothing was recorded
         return _page(409, problem=f"予約 {callback_id} は終了しているか、ほかの担当者が発信中です。")
-    users.note(engine, now, user.name, "callback-outcome", f"callback {callback_id} {result} -> {status}")
+    accounts.note(engine, now, user.name, "callback-outcome", f"callback {callback_id} {result} -> {status}")
     return redirect(url_for("console.callback_list", saved=callback_id, result=result))

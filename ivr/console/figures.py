@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Response, render_template, request
 
-from ivr.console.base import BadRange, bp, day_range
+from ivr.console.pages import BadRange, bp, day_range
 from ivr.ops.db import csv_rows
+from ivr.store import extension as store
 from ivr.store import report
-from ivr.web.journal import get_engine
 
 HOURS = [f"{h:02d}" for h in range(24)]
 
@@ -19,7 +19,7 @@ HOURS = [f"{h:02d}" for h in range(24)]
 def figures_for(start: str | None, end: str | None) -> tuple[dict[str, Any], dict[str, str]]:
     """The report for the Tokyo days asked for, and the range as the form shows it."""
     first, last, begin, stop = day_range(start, end)
-    return report.build(get_engine(), begin, stop), {"from": first.isoformat(), "to": last.isoformat()}
+    return report.build(store.engine(), begin, stop), {"from": first.isoformat(), "to": last.isoformat()}
 
 
 @bp.get("/figures")

@@ -7,7 +7,7 @@ import os
 
 from flask import render_template
 
-from ivr.console.base import bp, tokyo
+from ivr.console.pages import bp, tokyo
 from ivr.state import get_state
 
 

@@ -8,14 +8,14 @@ from typing import Any
 
 from flask import render_template, request
 
-from ivr.console.base import BadRange, bp, day_range
+from ivr.console.pages import BadRange, bp, day_range
 from ivr.flow.bundle import Bundle
 from ivr.ops import formats, picture
 from ivr.ops.picture import Node, node_id
 from ivr.state import get_state
+from ivr.store import extension as store
 from ivr.store import report, traffic
 from ivr.store.traffic import Traffic
-from ivr.web.journal import get_engine
 
 HOT_SHARE = 0.2  # a menu where at least this share of the range's calls ended stands out
 
@@ -106,7 +106,7 @@ def menu_map() -> tuple[str, int] | str:
         return render_template(
             "console/map.html", error="メニューが読み込まれていません", text=None, shown=shown
         )
-    engine = get_engine()
+    engine = store.engine()
     figures = report.build(engine, begin, stop)
     text, hot = mermaid(loaded.bundle, traffic.build(engine, begin, stop), figures)
     return render_template(

@@ -7,10 +7,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import clock
 from ivr.console import panels
-from ivr.console.base import bp, me, tokyo
+from ivr.console.pages import bp, me, tokyo
+from ivr.store import extension as store
 from ivr.store import live
-from ivr.web import journal
-from ivr.web.journal import get_engine
+from ivr.web.health import journal_status
 
 WHERE = {
     "": "あいさつ",
@@ -22,7 +22,7 @@ WHERE = {
 
 def _live() -> dict[str, object]:
     now = clock.now()
-    engine = get_engine()
+    engine = store.engine()
     try:
         calls = live.in_progress(engine, now)
         problem = None
@@ -44,7 +44,7 @@ def _live() -> dict[str, object]:
         "now": tokyo(now),
         "problem": problem,
         "panels": visible,
-        "buffer": journal.health(),
+        "buffer": journal_status(),
         "refresh": current_app.config["IVR_CONSOLE_REFRESH_S"],
     }
 

@@ -11,8 +11,8 @@ from flask import Blueprint, abort
 from flask_login import current_user
 
 from ivr import clock
+from ivr.store.accounts import User
 from ivr.store.report import TOKYO
-from ivr.store.users import User
 
 bp = Blueprint(
     "console",

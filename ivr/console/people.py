@@ -6,17 +6,17 @@ import datetime as dt
 
 from flask import render_template
 
-from ivr.console.base import ROLE_NAMES, bp, require, tokyo
-from ivr.store import users
-from ivr.web.journal import get_engine
+from ivr.console.pages import ROLE_NAMES, bp, require, tokyo
+from ivr.store import accounts
+from ivr.store import extension as store
 
 
 @bp.get("/users")
 @require("admin")
 def people() -> str:
     """Users with their role and lock, and the newest audit lines (managed with `ivr user …`)."""
-    engine = get_engine()
-    listed = users.listing(engine)
+    engine = store.engine()
+    listed = accounts.listing(engine)
     audit = [
         {
             "at": tokyo(row.at.replace(tzinfo=dt.UTC)),
@@ -24,7 +24,7 @@ def people() -> str:
             "action": row.action,
             "detail": row.detail,
         }
-        for row in users.recent_audit(engine)
+        for row in accounts.recent_audit(engine)
     ]
     return render_template(
         "console/users.html", users=listed, audit=audit, roles=ROLE_NAMES, tokyo=tokyo, utc=dt.UTC

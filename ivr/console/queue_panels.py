@@ -8,9 +8,9 @@ from flask import Flask, url_for
 from sqlalchemy import Engine
 
 from ivr.console import panels
-from ivr.console.base import tokyo
+from ivr.console.pages import tokyo
 from ivr.console.panels import Panel
-from ivr.store import callbacks, live
+from ivr.store import live, reservations
 
 SHOWN = 10  # rows per panel; the headline counts them all
 DOING = {
@@ -89,7 +89,7 @@ def agents(engine: Engine, now: dt.datetime) -> Panel:
 
 def pending(engine: Engine, now: dt.datetime) -> Panel:
     """Open reservations: how many, the oldest request, the first few in order (numbers masked)."""
-    count, first = callbacks.oldest_open(engine, SHOWN)
+    count, first = reservations.oldest_open(engine, SHOWN)
     title = "折り返し待ち"
     link = (("折り返しの一覧へ", url_for("console.callback_list")),)
     if not count:

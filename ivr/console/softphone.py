@@ -17,7 +17,7 @@ from flask import Flask, Response, abort, current_app, render_template, request,
 
 from ivr import clock
 from ivr.console import ulaw
-from ivr.console.base import bp
+from ivr.console.pages import bp
 from ivr.ops.caller import Heard, Line
 from ivr.ops.converse import KEYPAD, QueuePlay
 from ivr.ops.simulate import OUTCOMES, SHARED

@@ -17,13 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr import clock
 from ivr.flow.numbers import E164
 from ivr.privacy import mask_number
+from ivr.store import accounts, reservations
 from ivr.store import agents as agent_list
-from ivr.store import callbacks as reservations
-from ivr.store import users
-from ivr.store.sealed import InvalidToken, Sealer, parse_keys
+from ivr.store import extension as store
+from ivr.store.sealed import InvalidToken, Sealer
 from ivr.store.tables import utc
-from ivr.web.journal import get_engine
-from ivr.web.reservations import keyed_hash
 
 NAME = re.compile(r"^[A-Za-z0-9._\-]{1,40}$")
 
@@ -57,7 +55,7 @@ def add(name: str, number: str, pin: str) -> None:
     if not current_app.config["IVR_NUMBER_KEY"]:
         raise click.ClickException("IVR_NUMBER_KEY is not set: the agent's number is kept as its keyed hash")
     try:
-        agent_list.add(get_engine(), name, keyed_hash(number), mask_number(number), pin, _now())
+        agent_list.add(store.engine(), name, store.keyed_hash(number), mask_number(number), pin, _now())
     except agent_list.AgentExists:
         raise click.ClickException(f"{name} or that number is already on the list") from None
     except SQLAlchemyError as error:
@@ -70,7 +68,7 @@ def add(name: str, number: str, pin: str) -> None:
 @with_appcontext
 def remove(name: str) -> None:
     """Take an agent off the list."""
-    if not agent_list.remove(get_engine(), name):
+    if not agent_list.remove(store.engine(), name):
         raise click.ClickException(f"no agent named {name}")
     click.echo(f"removed {name}")
 
@@ -79,7 +77,7 @@ def remove(name: str) -> None:
 @with_appcontext
 def list_agents() -> None:
     """The agents, with their numbers masked."""
-    for row in agent_list.listing(get_engine()):
+    for row in agent_list.listing(store.engine()):
         click.echo(f"{row.name}\t{row.number_masked}\tadded {row.added_at:%Y-%m-%d %H:%M} UTC")
 
 
@@ -93,17 +91,16 @@ def _rows(reveal: bool, who: str | None, action: str) -> list[dict[str, Any]]:
         raise click.UsageError("--reveal needs --as NAME (who is looking: it is journaled)")
     sealer = None
     if reveal:
-        keys = current_app.config.get("IVR_DATA_KEY")
-        if not keys:
+        sealer = store.current().sealer
+        if sealer is None:
             raise click.ClickException("IVR_DATA_KEY is not set: the numbers cannot be decrypted")
-        sealer = Sealer(parse_keys(str(keys)))
-    engine = get_engine()
+    engine = store.engine()
     try:
         rows = reservations.listing(engine)
         found = [_row(row, sealer) for row in rows]
         if reveal:
             # journaled before anything is shown, as the console's reveals are
-            users.note(engine, clock.now(), str(who), action, f"{len(found)} reservations")
+            accounts.note(engine, clock.now(), str(who), action, f"{len(found)} reservations")
     except SQLAlchemyError as error:
         raise _failed(error) from error
     return found

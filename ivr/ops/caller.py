@@ -16,7 +16,6 @@ from cryptography.fernet import Fernet
 from ivr.flow.bundle import Bundle
 from ivr.ops.timing import Length, estimate
 from ivr.state import state_of
-from ivr.store import engine as engines
 from ivr.store import migrate
 from ivr.testing import CALL_FORM, Twilio
 
@@ -46,7 +45,7 @@ class Line:
         token = secrets.token_hex(16)
         self._scratch = tempfile.TemporaryDirectory(prefix="ivr-line-")  # removed with the line, or at exit
         database = f"sqlite:///{Path(self._scratch.name) / 'line.db'}"
-        migrate.upgrade(engines.create(database))
+        migrate.upgrade_url(database)
         scratch = {
             "DATABASE_URL": database,
             "IVR_NUMBER_KEY": secrets.token_hex(16),

@@ -15,17 +15,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import clock
 from ivr.state import get_state
-from ivr.store import callbacks, migrate
+from ivr.store import extension as store
+from ivr.store import migrate, reservations
 from ivr.store import report as reports
 from ivr.store.tables import utc
-from ivr.web.journal import get_engine
 
 _AGE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
 _UNITS = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1)}
 
 
 def _database_failed(error: SQLAlchemyError) -> click.ClickException:
-    url = get_engine().url.render_as_string(hide_password=True)
+    url = store.engine().url.render_as_string(hide_password=True)
     return click.ClickException(f"database {url}: {str(error).splitlines()[0]}")
 
 
@@ -39,10 +39,10 @@ def db() -> None:
 def upgrade() -> None:
     """Create or migrate the tables to what this code needs (running it again changes nothing)."""
     try:
-        before, after = migrate.upgrade(get_engine())
+        before, after = migrate.upgrade(store.engine())
     except SQLAlchemyError as error:
         raise _database_failed(error) from error
-    shown = get_engine().url.render_as_string(hide_password=True)
+    shown = store.engine().url.render_as_string(hide_password=True)
     if before == after:
         click.echo(f"{shown}: already at revision {after}")
     else:
@@ -107,7 +107,7 @@ def csv_rows(figures: dict[str, Any]) -> list[tuple[str, str, object]]:
 def report(start: str | None, end: str | None, form: str) -> None:
     """Calls, answers, deflection, agent requests, transfers, hang-ups and repeat callers."""
     try:
-        figures = reports.build(get_engine(), parse_instant(start, end=False), parse_instant(end, end=True))
+        figures = reports.build(store.engine(), parse_instant(start, end=False), parse_instant(end, end=True))
     except SQLAlchemyError as error:
         raise _database_failed(error) from error
     if form == "json":
@@ -141,9 +141,9 @@ def purge(age: str | None) -> None:
     keep_numbers = loaded.bundle.flow.queue.callback_retention_days if loaded else 30
     erase_before = utc(clock.now() - dt.timedelta(days=keep_numbers))
     try:
-        n_calls, n_events = reports.purge(get_engine(), cutoff)
-        erased = callbacks.erase_numbers(get_engine(), erase_before)
-        closed = callbacks.delete_closed(get_engine(), utc(cutoff))
+        n_calls, n_events = reports.purge(store.engine(), cutoff)
+        erased = reservations.erase_numbers(store.engine(), erase_before)
+        closed = reservations.delete_closed(store.engine(), utc(cutoff))
     except SQLAlchemyError as error:
         raise _database_failed(error) from error
     click.echo(

@@ -10,10 +10,10 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import clock
-from ivr.store import users
+from ivr.store import accounts
+from ivr.store import extension as store
+from ivr.store.accounts import ROLES, UserError
 from ivr.store.tables import utc
-from ivr.store.users import ROLES, UserError
-from ivr.web.journal import get_engine
 
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
@@ -42,7 +42,7 @@ def _run(action: object) -> None:
     except UserError as error:
         raise click.UsageError(str(error)) from error
     except SQLAlchemyError as error:
-        url = get_engine().url.render_as_string(hide_password=True)
+        url = store.engine().url.render_as_string(hide_password=True)
         raise click.ClickException(
             f"database {url}: {str(error).splitlines()[0]} (run `flask --app app ivr db upgrade` first?)"
         ) from error
@@ -60,7 +60,7 @@ def user() -> None:
 def add(name: str, role: str) -> None:
     """Add a user; the password is asked twice (or read from standard input)."""
     password = read_password()
-    _run(lambda: users.add(get_engine(), clock.now(), name, role, password))
+    _run(lambda: accounts.add(store.engine(), clock.now(), name, role, password))
     click.echo(f"added {name} ({role})")
 
 
@@ -69,7 +69,7 @@ def add(name: str, role: str) -> None:
 @with_appcontext
 def remove(name: str) -> None:
     """Remove a user; their open sessions end at their next request."""
-    _run(lambda: users.remove(get_engine(), clock.now(), name))
+    _run(lambda: accounts.remove(store.engine(), clock.now(), name))
     click.echo(f"removed {name}")
 
 
@@ -80,7 +80,7 @@ def remove(name: str) -> None:
 def passwd(name: str, role: str | None) -> None:
     """Set a new password (and lift a lockout); asked twice, or read from standard input."""
     password = read_password()
-    _run(lambda: users.set_password(get_engine(), clock.now(), name, password, role))
+    _run(lambda: accounts.set_password(store.engine(), clock.now(), name, password, role))
     click.echo(f"password of {name} changed" + (f", role {role}" if role else ""))
 
 
@@ -88,8 +88,8 @@ def passwd(name: str, role: str | None) -> None:
 @with_appcontext
 def listing() -> None:
     """Every user with role, lock and last login (UTC)."""
-    found: list[users.User] = []
-    _run(lambda: found.extend(users.listing(get_engine())))
+    found: list[accounts.User] = []
+    _run(lambda: found.extend(accounts.listing(store.engine())))
     now = utc(clock.now())
     for u in found:
         locked = (

@@ -1,7 +1,7 @@
 """The journal writer: each worker buffers events and a background thread writes them in batches.
 
 A webhook only appends to a bounded in-memory buffer (never waits on the database): an Event, or what it
-noted for `prepare` to make the Event of in the writer thread (the app's notes: ivr.web.journal). Every
+noted for `prepare` to make the Event of in the writer thread (ivr.store.notes). Every
 `interval_s` the thread writes what is buffered, one batch in one transaction (more only to catch up on a
 backlog), so a killed worker leaves whole batches or nothing. When the database fails, the batch goes
 back to the buffer and is retried; when the buffer is full, new events are dropped and counted (the phone
@@ -10,45 +10,23 @@ line matters more than a row).
 
 from __future__ import annotations
 
-import datetime as dt
+import atexit
 import logging
+import multiprocessing.util
 import os
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from sqlalchemy import Engine
 
-from ivr.store.rows import KnownCalls
+from ivr.store.rows import Event, KnownCalls
 from ivr.store.write import write_batch
 
 log = logging.getLogger("ivr.journal")
-
-
-# A NamedTuple, not a dataclass: the request thread builds one per event, and a tuple costs less than half
-# as much to construct (0.8 µs against 1.8 with all its fields); the writer reads the fields by position.
-class Event(NamedTuple):
-    """One thing that happened in a call; times are naive UTC."""
-
-    call_sid: str
-    at: dt.datetime
-    kind: str
-    position: str = ""
-    detail: str = ""
-    number_masked: str | None = None
-    number_hash: str | None = None
-    duration_s: int | None = None
-    ended: bool = False
-    amount: int | None = None  # seconds waited in the queue, on queue-left events
-    pressed: str | None = None  # the keys that led to this event, pressed at `position`
-
-
-# Event's own constructor is Python code taking eleven arguments (0.5 µs); a webhook makes its event from a
-# tuple of all eleven fields, in Event's order, with tuple's (0.15 µs)
-new_event = tuple.__new__
 
 
 def _forget_threads() -> None:
@@ -71,6 +49,10 @@ def stop_all() -> None:
 
 _journals: weakref.WeakSet[Journal] = weakref.WeakSet()
 os.register_at_fork(after_in_child=_forget_threads)
+atexit.register(stop_all)
+# Granian's workers are multiprocessing children: they end through os._exit after these finalizers
+# (before the metrics' own, which has a lower priority: the last batch's counts still reach them).
+multiprocessing.util.Finalize(None, stop_all, exitpriority=10)
 
 
 class Journal:
@@ -81,10 +63,7 @@ class Journal:
         engine: Engine,
         *,
         capacity: int = 20_000,
-        # A second, the issue's "at most ~1 s behind": the fewer the batches, the less their transactions
-        # cost. Served at full load, 1 s gave +6 % req/s over 0.25 s (bench/README.md, eight alternated
-        # pairs of 4-s runs, 7 won). An earlier finding the other way (0.25 s faster) was measured while the
-        # writer still wrote what came during a batch at once, in a stream of small batches.
+        # at most a second behind: the fewer the batches, the less their transactions cost the line
         interval_s: float = 1.0,
         batch_max: int = 2_000,
         idle_exit_s: float = 30.0,
@@ -97,14 +76,10 @@ class Journal:
         self.capacity, self.interval_s, self.batch_max = capacity, interval_s, batch_max
         self.idle_exit_s = idle_exit_s  # an idle thread ends; the next event starts another
         self.on_change = on_change  # metrics: depth and drops after each change
-        # what a webhook noted, made an Event in the writer's loop, where the same code runs warm: a
-        # webhook's part of it took 3–5 times as long in the request as in a loop (bench/README.md)
+        # what a webhook noted, made an Event in the writer's loop, where the same code runs warm
         self.prepare = prepare
-        # The notes are made in slices of `slice_rows`, with a pause between: a request thread takes the GIL
-        # several times a request, and each time the writer holds it, waits up to the switch interval.
-        # A second's notes made in one go (~6 ms of the writer's CPU at half load) put the requests that came
-        # meanwhile on the p99: bench/webhook's at half load went from 7.0–7.1 ms to 4.1–4.5 with these
-        # slices (journal off: 4.2–4.6; bench/README.md, 2026-11-30 15:17).
+        # Notes are made in slices with a pause between: a request thread waits for the GIL each time the
+        # writer holds it, so a second's notes made in one go would land on the requests of that moment.
         self.slice_rows, self.pause_s, self.sleep = slice_rows, pause_s, time.sleep
         self._buffer: deque[Any] = deque()
         self._cond = threading.Condition()
@@ -118,7 +93,7 @@ class Journal:
         self.failures = 0
         self.last_error: str | None = None
 
-    def record(self, event: Any) -> None:
+    def note(self, event: Any) -> None:
         """Buffer one event (or a note for `prepare`); never blocks on I/O, never raises for the database.
 
         The request thread only appends (a deque's append and len are atomic: no lock on this path; the
@@ -208,7 +183,7 @@ class Journal:
         return True
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Flush and stop the thread (atexit, gunicorn worker_exit)."""
+        """Flush and stop the thread (the process's exit, the request deadline)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -223,7 +198,7 @@ class Journal:
     def _run(self) -> None:
         try:
             self._loop()
-        finally:  # however the thread ends, the next record() starts another
+        finally:  # however the thread ends, the next note() starts another
             with self._cond:
                 if self._thread is threading.current_thread():
                     self._thread = None
@@ -237,8 +212,8 @@ class Journal:
                 if self._stopping:
                     return
                 if not self._buffer and time.monotonic() - idle_since > self.idle_exit_s:
-                    self._thread = None  # under the lock: record() starts a new thread from here on
-                    if not self._buffer:  # record() appends without the lock: one may have come meanwhile
+                    self._thread = None  # under the lock: note() starts a new thread from here on
+                    if not self._buffer:  # note() appends without the lock: one may have come meanwhile
                         return
                     self._thread = threading.current_thread()
                 self._cond.wait(backoff)

@@ -12,6 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
+from ivr.store import engine as engines
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UPGRADE_COMMAND = "flask --app app ivr db upgrade"
 _LOCK_ID = 0x1F0C_A11  # pg_advisory_xact_lock key: replicas upgrading at once take turns
@@ -56,6 +58,15 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             if "locked" not in str(error) or time.monotonic() > end:
                 raise
             time.sleep(0.1)
+
+
+def upgrade_url(url: str) -> tuple[str | None, str]:
+    """`upgrade` of the database at a URL, with an engine of its own disposed of afterwards."""
+    engine = engines.create(url)
+    try:
+        return upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 def _upgrade(engine: Engine) -> tuple[str | None, str]:

@@ -21,8 +21,7 @@ class NumberKey:
     """IVR_NUMBER_KEY ready to hash numbers: HMAC-SHA256, equal for one caller, useless without the key."""
 
     def __init__(self, key: bytes) -> None:
-        # the key's HMAC state, made once: each number's hash copies it (2.6 µs, where hmac.new and
-        # hmac.digest take 3.6 here, most of it OpenSSL setting the key up again); a new call asks once
+        # the key's HMAC state, made once: copying it is cheaper than OpenSSL setting the key up again
         self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def hash(self, number: str) -> str:

@@ -131,7 +131,7 @@ users = Table(
     "users",
     metadata,
     Column("name", String(64), primary_key=True),
-    Column("role", String(16), nullable=False),  # viewer, agent or admin (ivr.store.users.ROLES)
+    Column("role", String(16), nullable=False),  # viewer, agent or admin (ivr.store.accounts.ROLES)
     Column("password_hash", String(255), nullable=False),  # argon2id, with its own salt and parameters
     Column("failed_logins", Integer, nullable=False, default=0),  # wrong passwords in a row
     Column("locked_until", DateTime),  # naive UTC; a login before it is refused even with the right password

@@ -6,9 +6,9 @@ multi-row INSERTs of up to 512 rows straight to sqlite3; on PostgreSQL COPY for 
 batch's call rows into a session-private staging table merged into `calls` by one INSERT … ON CONFLICT.
 
 Not executemany on SQLite: sqlite3 lets go of the GIL around each row's step, and taking it back waits
-for a busy request thread to give it up (sys.getswitchinterval(), 0.5 ms in a served worker): a batch
-of 2000 events took 0.9 s of wall time beside a busy thread (bench/costs), the GIL passed back and forth
-at every row. One statement per 512 rows lets go of it once per statement (31–57 ms).
+for a busy request thread to give it up (up to the switch interval), so a large batch beside a busy
+thread would pass the GIL back and forth at every row; one statement per 512 rows lets go of it once per
+statement.
 SQLAlchemy still owns the connection and the transaction (pool, pre-ping, rollback, error wrapping).
 """
 
@@ -18,7 +18,7 @@ import functools
 import sqlite3
 from collections.abc import Sequence
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, exc
 from sqlalchemy.types import DateTime
@@ -28,13 +28,11 @@ from ivr.store.rows import (
     EVENT_COLUMNS,
     EVENT_FIELDS,
     MERGE,
+    Event,
     KnownCalls,
     call_rows,
     rows_needed,
 )
-
-if TYPE_CHECKING:
-    from ivr.store.journal import Event
 
 _SQLITE_EVENTS = (f"INSERT INTO events ({EVENT_COLUMNS}) VALUES", "", EVENT_COLUMNS.count(",") + 1)
 _SQLITE_CALLS = (f"INSERT INTO calls ({CALL_COLUMNS}) VALUES", f"\n{MERGE}", CALL_COLUMNS.count(",") + 1)

@@ -1,5 +1,5 @@
 """All Flask request code: the voice webhooks (calls, queue, callbacks, agent line), the signature guard,
-request fields, responses, the journal hook, audio files, /healthz, /metrics, fallback answers."""
+request fields, responses, the call log, audio files, /healthz, /metrics, fallback answers."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from ivr.web import (
     fallback,
     fields,
     health,
-    journal,
     metrics,
     queue,
-    reservations,
     responses,
     signature,
     voice,
@@ -27,9 +25,7 @@ def init_app(app: Flask, *, serving: bool) -> None:
     fields.init_app(app)
     responses.init_app(app)
     signature.init_app(app)
-    journal.init_app(app, serving=serving)
     metrics.init_app(app)
-    reservations.init_app(app)
     voice.init_app(app, serving=serving)
     for blueprint in (queue.bp, callback.bp, agent_line.bp):
         app.register_blueprint(blueprint)

@@ -1,7 +1,7 @@
 """The agents' line (POST /voice/agent-line): caller ID and PIN, then the next caller or the next callback.
 
 Its callers are staff, so unlike the hotline it reads the database while they wait (the agent list, the
-counts, claiming a reservation), each wait bounded by reservations.SYNC_TIMEOUT_S; a failure is said.
+counts, claiming a reservation), each wait bounded by store.SYNC_TIMEOUT_S; a failure is said.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from flask import Blueprint, Response, current_app, request
 
 from ivr.call import agent_line_render as render
 from ivr.state import Loaded
-from ivr.store import agents, callbacks, waits
+from ivr.store import agents, reservations, waits
+from ivr.store import extension as store
 from ivr.store.sealed import InvalidToken
-from ivr.web import reservations, webhook
+from ivr.web import webhook
+from ivr.web.calllog import note
 from ivr.web.signature import protect
-from ivr.web.webhook import note, twiml, with_flow
+from ivr.web.webhook import twiml, with_flow
 
 bp = Blueprint("voice_agent_line", __name__, url_prefix="/voice/agent-line")
 protect(bp)
@@ -61,7 +63,7 @@ def signed_in(view: Callable[[Loaded, str], Response]) -> Callable[[Loaded], Res
 
 def _agent(loaded: Loaded) -> tuple[str, str] | None:
     number = request.form.get("From", "")
-    return agents.by_number(reservations.sync_engine(), reservations.keyed_hash(number)) if number else None
+    return agents.by_number(store.sync_engine(), store.keyed_hash(number)) if number else None
 
 
 @bp.post("")
@@ -106,8 +108,8 @@ def menu_response(loaded: Loaded, name: str, before: tuple[str, ...] = ()) -> Re
     n = webhook.count("n", 3)
     if n >= 3:  # an agent who left the phone off the hook
         return twiml(loaded.renderer.goodbye())
-    waiting = len(waits.waiting_calls(reservations.sync_engine(), reservations.naive_now()))
-    pending = callbacks.pending(reservations.sync_engine())
+    waiting = len(waits.waiting_calls(store.sync_engine(), webhook.naive_now()))
+    pending = reservations.pending(store.sync_engine())
     return twiml(render.menu(loaded.renderer, _session(name), waiting, pending, n, before))
 
 
@@ -122,8 +124,8 @@ def menu(loaded: Loaded, name: str) -> Response:
 def context(loaded: Loaded) -> tuple[str, ...]:
     """What the caller who will be put through next last heard, from the journal (first in, first out):
     the menu or answer at the key path where they pressed 0, as their queue-entered event says."""
-    engine = reservations.sync_engine()
-    waiting = waits.waiting_calls(engine, reservations.naive_now())
+    engine = store.sync_engine()
+    waiting = waits.waiting_calls(engine, webhook.naive_now())
     if not waiting:
         return ("agent_line.next.none",)
     path = waiting[0].position  # where they pressed 0: the menu or answer they heard last
@@ -151,18 +153,18 @@ def choose(loaded: Loaded, name: str) -> Response:
         note("line-take", reason="queue")
         return twiml(render.take_caller(loaded.renderer, session, context(loaded)))
     if digits == "2":
-        claimed = callbacks.claim(reservations.sync_engine(), name, reservations.naive_now())
+        claimed = reservations.claim(store.sync_engine(), name, webhook.naive_now())
         if claimed is None:
             return menu_response(loaded, name, ("agent_line.no_callbacks",))
         try:
-            number = reservations.sealer().open(claimed.number_sealed)
+            number = store.sealer().open(claimed.number_sealed)
         except InvalidToken:
             log.error("callback %d: no key in IVR_DATA_KEY opens its number", claimed.id)
-            callbacks.outcome(
-                reservations.sync_engine(),
+            reservations.outcome(
+                store.sync_engine(),
                 claimed.id,
                 "failed",
-                reservations.naive_now(),
+                webhook.naive_now(),
                 agent=name,
                 attempts=1,
                 retry_min=0,
@@ -180,11 +182,11 @@ def _callback_id() -> int:
 
 def _record(loaded: Loaded, name: str, result: str) -> Response:
     q = loaded.bundle.flow.queue
-    status = callbacks.outcome(
-        reservations.sync_engine(),
+    status = reservations.outcome(
+        store.sync_engine(),
         _callback_id(),
         result,
-        reservations.naive_now(),
+        webhook.naive_now(),
         agent=name,
         attempts=q.callback_attempts,
         retry_min=q.callback_retry_min,

@@ -10,11 +10,13 @@ from ivr.call import phone, queue_render
 from ivr.call.hours import next_opening
 from ivr.privacy import mask_number
 from ivr.state import Loaded
-from ivr.store import callbacks
+from ivr.store import extension as store
+from ivr.store import reservations
 from ivr.store.sealed import InvalidToken
-from ivr.web import reservations, webhook
+from ivr.web import webhook
+from ivr.web.calllog import note
 from ivr.web.signature import protect
-from ivr.web.webhook import note, position, twiml, with_flow
+from ivr.web.webhook import position, twiml, with_flow
 
 bp = Blueprint("voice_callback", __name__, url_prefix="/voice/callback")
 protect(bp)
@@ -44,7 +46,7 @@ def choose(loaded: Loaded) -> Response:
     """The offer's answer: 1 a callback, 2 the queue again (in hours), 9 the start menu."""
     from ivr.web import queue
 
-    path, asked, open_now = position(loaded), reservations.asked(), reservations.flag("o")
+    path, asked, open_now = position(loaded), webhook.asked(), webhook.flag("o")
     digits = request.form.get("Digits", "").strip()[:4]
     note("callback-choice", p=path, digits=digits or "-")
     if digits == "1":
@@ -65,7 +67,7 @@ def _keyed() -> str | None:
     if not token:
         return None
     try:
-        number = reservations.sealer().open(token, ttl_s=KEYED_TTL_S)
+        number = store.sealer().open(token, ttl_s=KEYED_TTL_S)
     except (InvalidToken, ValueError):
         return None
     return number if phone.check(number) == "ok" else None
@@ -82,7 +84,7 @@ def _give_up(loaded: Loaded, path: str, asked: int, in_queue: int) -> Response:
 @with_flow
 def confirm(loaded: Loaded) -> Response:
     """After the read-back: 1 reserve this number, 2 key another; silence or another key: read it again."""
-    path, asked, in_queue = position(loaded), reservations.asked(), reservations.flag("q")
+    path, asked, in_queue = position(loaded), webhook.asked(), webhook.flag("q")
     digits = request.form.get("Digits", "").strip()[:4]
     keyed = _keyed()
     number = keyed or phone.national(request.form.get("From"))
@@ -103,12 +105,12 @@ def confirm(loaded: Loaded) -> Response:
 @with_flow
 def number(loaded: Loaded) -> Response:
     """A keyed number (ended by #): refused with the reason, or read back for confirmation."""
-    path, asked, in_queue = position(loaded), reservations.asked(), reservations.flag("q")
+    path, asked, in_queue = position(loaded), webhook.asked(), webhook.flag("q")
     digits = request.form.get("Digits", "").strip()[:16]
     misses = webhook.count("m", 3)
     verdict = phone.check(digits) if digits else "invalid"
     if verdict == "ok":
-        k = reservations.sealer().seal(digits)
+        k = store.sealer().seal(digits)
         return twiml(queue_render.readback(loaded.renderer, path, asked, in_queue, digits, k))
     note("callback-invalid", p=path, reason=verdict if digits else "no-input")
     if misses >= 2:
@@ -138,15 +140,15 @@ def reserve(loaded: Loaded, path: str, asked: int, in_queue: int, national: str)
     r = loaded.renderer
     try:
         # The one place a caller's webhook waits on the database, on purpose: 承りました must mean the
-        # reservation is on disk. The engine bounds every wait to a few seconds (reservations.SYNC_TIMEOUT_S).
-        result = callbacks.reserve(
-            reservations.sync_engine(),
-            number_hash=reservations.keyed_hash(e164),
-            sealed=reservations.sealer().seal(e164),
+        # reservation is on disk. The engine bounds every wait to a few seconds (store.SYNC_TIMEOUT_S).
+        result = reservations.reserve(
+            store.sync_engine(),
+            number_hash=store.keyed_hash(e164),
+            sealed=store.sealer().seal(e164),
             masked=mask_number(e164),
             call_sid=request.form.get("CallSid", "-"),
-            asked_at=reservations.asked_at(),
-            now=reservations.naive_now(),
+            asked_at=webhook.asked_at(),
+            now=webhook.naive_now(),
         )
     except Exception as error:  # database down, slow or refusing: never 承りました
         log.error("callback: the reservation could not be saved: %s", type(error).__name__)

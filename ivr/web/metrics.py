@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import multiprocessing.util
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from ivr.state import state_of
+from ivr.store import extension as store
 
 if TYPE_CHECKING:
     from ivr.store.journal import Journal
@@ -106,3 +108,11 @@ def init_app(app: Flask) -> None:
     """Register /metrics and the refused-edit count (ivr.web.signature counts refused signatures)."""
     app.register_blueprint(bp)
     state_of(app).on_reject.append(RELOAD_FAILURES.inc)
+    journal = store.of(app).journal
+    if journal is not None:
+        journal.on_change = journal_changed
+
+
+# A granian worker is a multiprocessing child and ends through os._exit after its finalizers: this one
+# runs after the journal's last flush (a higher priority), whose counts it still reports.
+multiprocessing.util.Finalize(None, process_exit, exitpriority=9)

@@ -7,10 +7,12 @@ from flask import Blueprint, Response, request
 from ivr.call import queue_render
 from ivr.flow.queue_prompts import estimate_id
 from ivr.state import Loaded
+from ivr.store import extension as store
 from ivr.store.waits import BRIDGED
-from ivr.web import reservations, webhook
+from ivr.web import webhook
+from ivr.web.calllog import note
 from ivr.web.signature import protect
-from ivr.web.webhook import note, position, twiml, with_flow
+from ivr.web.webhook import position, twiml, with_flow
 
 bp = Blueprint("voice_queue", __name__, url_prefix="/voice/queue")
 protect(bp)
@@ -24,8 +26,8 @@ def _int(name: str) -> int:
 def enqueue_or_offer(loaded: Loaded, path: str) -> Response:
     """In hours, `0`: into the queue, or straight to the callback offer when it is already full."""
     flow = loaded.bundle.flow
-    asked = reservations.now_s()
-    if reservations.snapshot().waiting >= flow.queue.max_size:
+    asked = webhook.now_s()
+    if store.estimate().waiting >= flow.queue.max_size:
         note("callback-offer", p=path, reason="full")
         return twiml(queue_render.offer(loaded.renderer, path, asked, open_now=True, before=("queue.full",)))
     return twiml(queue_render.enqueue(loaded.renderer, path, asked))
@@ -36,7 +38,7 @@ def enqueue_or_offer(loaded: Loaded, path: str) -> Response:
 def wait(loaded: Loaded) -> Response:
     """Twilio's wait URL: place and estimate, repeated; waited too long or placed too far: leave."""
     q = loaded.bundle.flow.queue
-    path, asked = position(loaded), reservations.asked()
+    path, asked = position(loaded), webhook.asked()
     place, waited = _int("QueuePosition"), _int("QueueTime")
     if not request.args.get("r"):  # the first request of this stay in the queue
         note("queue-entered", p=path, reason=str(place))
@@ -44,7 +46,7 @@ def wait(loaded: Loaded) -> Response:
         return twiml(queue_render.leave(loaded.renderer, "queue.timeout"))
     if place > q.max_size:
         return twiml(queue_render.leave(loaded.renderer, "queue.full"))
-    per_place = reservations.snapshot().per_place_s
+    per_place = store.estimate().per_place_s
     estimate = estimate_id(None if per_place is None else per_place * max(place, 1))
     return twiml(queue_render.wait(loaded.renderer, path, asked, place, estimate))
 
@@ -53,11 +55,13 @@ def wait(loaded: Loaded) -> Response:
 @with_flow
 def key(loaded: Loaded) -> Response:
     """A key while waiting: 1 a callback (keeping the place meanwhile), anything else: the place."""
-    path, asked = position(loaded), reservations.asked()
+    path, asked = position(loaded), webhook.asked()
     digits = request.form.get("Digits", "").strip()[:4]
     note("queue-key", p=path, digits=digits or "-")
     if digits == "1":
-        from ivr.web import callback  # the callback dialog is the queue's way out; it imports this module
+        from ivr.web import (
+            callback,  # the callback dialog is the queue's way out; it imports this module, webhook
+        )
 
         return callback.start(loaded, path, asked, in_queue=1)
     return twiml(queue_render.back_to_wait(loaded.renderer, path, asked))
@@ -67,9 +71,9 @@ def key(loaded: Loaded) -> Response:
 @with_flow
 def done(loaded: Loaded) -> Response:
     """The Enqueue action: how the caller left the queue (QueueResult), journaled with the seconds waited."""
-    from ivr.web import callback
+    from ivr.web import callback, webhook
 
-    path, asked = position(loaded), reservations.asked()
+    path, asked = position(loaded), webhook.asked()
     result = request.form.get("QueueResult", "")[:20] or "unknown"
     waited = _int("QueueTime")
     note("queue-left", p=path, outcome=result, wait_s=waited)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.call import navigate
+from ivr.call.heard import heard
 from ivr.call.navigate import Step, resolve
 from ivr.call.render import minimal_fallback
 from ivr.state import Loaded, get_state
-from ivr.web import callback, journal, queue, reservations, webhook
+from ivr.web import callback, queue, webhook
+from ivr.web.calllog import note
 from ivr.web.fields import current_request
 from ivr.web.signature import protect
-from ivr.web.webhook import count, note, note_without_row, position, raw_position, twiml, with_flow
+from ivr.web.webhook import count, position, raw_position, twiml, with_flow
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 protect(bp)
@@ -32,26 +35,48 @@ def answer(
     """
     journaled = False
     if step.event:
-        form = note(step.event, pressed=pressed, form=form, p=step.path, **step.fields)
+        fields: dict[str, Any] = {"p": step.path, **step.fields}
+        form = note(step.event, pressed=pressed, form=form, **fields)
         journaled = True
     if step.kind == "node" and not step.reason:
-        journaled = journal.heard(loaded, step.path, pressed, where, form=form) or journaled
-    if pressed and not journaled:
-        journal.buffer("key", {"p": where, "digits": pressed}, form)  # counted in key() already
+        journaled = note_heard(loaded, step.path, pressed, where, form) or journaled
+    if pressed and not journaled:  # logged and counted in key() already
+        note("key", form=form, line=False, count=False, p=where, digits=pressed)
     if step.kind == "queue":  # in hours: wait in the queue for the next free agent
         return queue.enqueue_or_offer(loaded, step.path)
     if step.kind == "offer":  # closed: why and when, then a callback for later
         note("callback-offer", p=step.path, reason="closed")
-        return callback.offer_response(loaded, step.path, reservations.now_s(), False, step.notice)
+        return callback.offer_response(loaded, step.path, webhook.now_s(), False, step.notice)
     return twiml(loaded.renderer.step(step))
+
+
+def note_heard(
+    loaded: Loaded,
+    path: str,
+    pressed: str = "",
+    where: str = "",
+    form: Mapping[str, str] | None = None,
+    *,
+    caller: bool = False,
+) -> bool:
+    """Journal the menu or answer heard from the start of `path` (counted, no log line); False: none there.
+
+    `pressed`: the keys that led here, pressed at `where` (the row's position then, as a key row's).
+    """
+    found = heard(loaded.bundle.flow, path, where if pressed else None)
+    if found is None:
+        return False
+    event, fields = found
+    note(event, pressed=pressed, form=form, line=False, caller=caller, **fields)
+    return True
 
 
 @bp.post("")
 @with_flow
 def incoming(loaded: Loaded) -> Response:
     """A call comes in: announcement, greeting and the start menu."""
-    form = note_without_row("incoming")  # the start menu's row is the call's: it brings the number
-    journal.heard(loaded, "", caller=True, form=form)  # the start menu always walks: the call gets its row
+    form = note("incoming", row=False)  # the start menu's row is the call's: it brings the number
+    note_heard(loaded, "", form=form, caller=True)  # the start menu always walks: the call gets its row
     return twiml(loaded.renderer.welcome())
 
 
@@ -60,7 +85,7 @@ def incoming(loaded: Loaded) -> Response:
 def node(loaded: Loaded) -> Response:
     """Play the menu or answer at a position (used by redirects)."""
     path = position(loaded)
-    journal.heard(loaded, path)
+    note_heard(loaded, path)
     return twiml(loaded.renderer.node(path))
 
 
@@ -75,7 +100,7 @@ def key(loaded: Loaded) -> Response:
     form = req.form
     digits = form.get("Digits", "").strip()
     if digits:
-        note_without_row("key", form=form, p=path, digits=digits[:4])  # the row: what the key leads to
+        note("key", form=form, row=False, p=path, digits=digits[:4])  # the row: what the key leads to
     step = navigate.key(
         loaded.bundle.flow,
         path,

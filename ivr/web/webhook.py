@@ -1,9 +1,10 @@
-"""What a webhook reads from Twilio's request (position, counters, the hour), the flow guard, the call log."""
+"""What a webhook reads from Twilio's request (position, counters, the hour, when a person was asked for)
+and the flow guard."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-import logging
 from collections.abc import Callable, Mapping
 
 from flask import Response, request
@@ -13,12 +14,8 @@ from ivr.call.hours import Availability, availability
 from ivr.call.navigate import MAX_COUNT, resolve
 from ivr.call.render import minimal_fallback
 from ivr.flow.model import MAX_PATH
-from ivr.privacy import mask_number
 from ivr.state import Loaded, get_state
-from ivr.web import journal
-from ivr.web.fields import current_request
-
-log = logging.getLogger("ivr.call")
+from ivr.store.tables import utc
 
 
 def twiml(body: str) -> Response:
@@ -64,34 +61,30 @@ def hours(current: Loaded) -> Availability:
     return availability(current.bundle.flow, clock.now())
 
 
-def note(
-    event: str, *, pressed: str = "", form: Mapping[str, str] | None = None, **fields: object
-) -> Mapping[str, str]:
-    """One call-log line (the caller's number masked), its metrics and its journal row; the request's form.
-
-    `pressed`: the keys that led to the event (journal.record's). `form`: the request's, when the caller
-    holds it already: each lookup through the request context costs (~4 µs in a served webhook).
-    """
-    form = _log_line(event, fields, form)
-    journal.record(event, fields, form, pressed=pressed)
-    return form
+def now_s() -> int:
+    """The app's clock as Unix seconds (what the URLs carry as `t`)."""
+    return int(clock.now().timestamp())
 
 
-def note_without_row(
-    event: str, *, form: Mapping[str, str] | None = None, **fields: object
-) -> Mapping[str, str]:
-    """The call-log line and the metrics of an event whose journal row is another's (one row per webhook)."""
-    form = _log_line(event, fields, form)
-    journal.count(event, fields)
-    return form
+def asked() -> int:
+    """When the caller first asked for a person, as carried in the URL (`t`); now when missing or absurd."""
+    value = request.args.get("t", "")
+    now = now_s()
+    if value.isdigit() and now - 86400 < int(value) <= now + 60:
+        return int(value)
+    return now
 
 
-def _log_line(event: str, fields: Mapping[str, object], form: Mapping[str, str] | None) -> Mapping[str, str]:
-    """The call-log line (the caller's number masked); the request's form, read once for the journal too."""
-    if form is None:
-        form = current_request().form
-    if log.isEnabledFor(logging.INFO):
-        extra = " ".join(f"{k}={v}" for k, v in fields.items())
-        caller = mask_number(form.get("From"))
-        log.info(f"{event} call={form.get('CallSid', '-')[:40]} from={caller} {extra}")
-    return form
+def asked_at() -> dt.datetime:
+    """`asked()` as the naive UTC the tables hold."""
+    return dt.datetime.fromtimestamp(asked(), dt.UTC).replace(tzinfo=None)
+
+
+def naive_now() -> dt.datetime:
+    """The app's clock as naive UTC."""
+    return utc(clock.now())
+
+
+def flag(name: str) -> int:
+    """A 0/1 flag from the query."""
+    return 1 if request.args.get(name) == "1" else 0
