@@ -1,7 +1,7 @@
 """Log lines for a server under load: the time formatted once a second, the lines written by a thread.
 
 Every webhook logs a call line. Through a plain StreamHandler each line costs a `write` system call
-and a `strftime`: about a tenth of what the hotline adds to a request. Here the request thread only
+and a `strftime`, a visible share of what the hotline adds to a request. Here the request thread only
 formats the line (the masking filter on the handler still sees every record first) and appends it; a
 thread per process writes what has gathered every FLUSH_S in one write. Warnings and errors are written
 at once, with what is pending before them, so a refused start or a failure is never late or reordered.

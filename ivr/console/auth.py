@@ -43,7 +43,7 @@ class ConsoleSessions(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         """The console's signed cookie session; elsewhere an empty one that cannot be written."""
         if not request.path.startswith(self.get_cookie_path(app)):
-            return self.make_null_session(app)  # ~10 µs a webhook: the serializer and the cookie lookup
+            return self.make_null_session(app)  # a webhook skips the serializer and the cookie lookup
         return super().open_session(app, request)
 
 

@@ -73,10 +73,10 @@ def read_body(stream: IO[bytes], length: int | None) -> bytes:
 
     Behind a server that ends the input itself (granian sets wsgi.input_terminated), werkzeug limits the
     stream to MAX_CONTENT_LENGTH, and its read() reads 64 KiB buffers until a read comes back empty: two
-    calls into the server and two zeroed 64 KiB buffers for each ~600-byte webhook (~9 % of a served
-    request's samples in py-spy). The declared length comes in one read; a shorter read (a client that
-    sent less) reads on until the stream ends. A declared length over the limit was refused before this
-    (413); a body without one is cut at the limit, as werkzeug cuts it.
+    calls into the server and two zeroed buffers for each small webhook body. The declared length comes
+    in one read; a shorter read (a client that sent less) reads on until the stream ends. A declared
+    length over the limit was refused before this (413); a body without one is cut at the limit, as
+    werkzeug cuts it.
     """
     if length is None:
         return stream.read()

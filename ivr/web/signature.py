@@ -41,7 +41,7 @@ class Validator:
     """twilio's RequestValidator, asked only what a form webhook needs.
 
     RequestValidator.validate parses the URL and computes both HMACs (URL without and with the port)
-    on every request: about 140 µs on this machine, the largest single cost of a webhook. Here the
+    on every request, the largest single cost of a webhook. Here the
     signature is still twilio's own compute_signature, but the URL forms are cached and the second
     HMAC is only computed when the first does not match. tests/test_fuzz_more.py checks that both
     accept and refuse the same requests.

@@ -161,9 +161,9 @@ def unknown(anything: str) -> Response:
 def warm(app: Flask) -> None:
     """Do at start what the first caller pressing 0 would otherwise wait for.
 
-    The first business-hours check builds the year's holiday table: about 130 ms and 8 MB per worker
-    on a small machine. Built here, the first transfer is as fast as the others and a worker's memory
-    after start is what it keeps (bench/soak measures its growth from there).
+    The first business-hours check builds the year's holiday table, which is slow and sizeable. Built
+    here, the first transfer is as fast as the others and a worker's memory after start is what it
+    keeps, so growth measured from there is a leak.
     """
     with app.app_context():
         loaded = get_state().loaded
@@ -177,5 +177,5 @@ def warm(app: Flask) -> None:
 def init_app(app: Flask, *, serving: bool) -> None:
     """Register the voice webhooks; when serving calls, build the holiday table before the first one."""
     app.register_blueprint(bp)
-    if serving:  # ops commands (synth, check) would only pay its 0.2 s start-up
+    if serving:  # ops commands (synth, check) would only pay for it at start-up
         warm(app)
