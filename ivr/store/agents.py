@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ivr.store.tables import agents
 
-# scrypt (hashlib): salted and slow on purpose, ~50 ms a check, so a stolen table does not give the PINs away
+# scrypt (hashlib): salted and slow on purpose, so a stolen table does not give the PINs away
 _N, _R, _P = 2**14, 8, 1
 
 
