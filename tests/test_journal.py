@@ -511,13 +511,14 @@ def test_a_webhook_reads_its_form_through_the_request_context_once(
     journal_app: Flask, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, path: str, form: dict[str, str]
 ) -> None:
     """Its log line and its row share the form (each lookup through the request context costs)."""
-    from ivr.web import calllog, fields, voice
+    from ivr.web import calllog, voice
+    from ivr.web import form as request_form
 
     lookups: list[str] = []
 
-    def counted() -> fields.TwilioRequest:
+    def counted() -> request_form.TwilioRequest:
         lookups.append(path)
-        return fields.current_request()
+        return request_form.current_request()
 
     for module in (calllog, voice):
         monkeypatch.setattr(module, "current_request", counted)

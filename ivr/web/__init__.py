@@ -10,7 +10,7 @@ from ivr.web import (
     audio_files,
     callback,
     fallback,
-    fields,
+    form,
     health,
     metrics,
     queue,
@@ -22,7 +22,7 @@ from ivr.web import (
 
 def init_app(app: Flask, *, serving: bool) -> None:
     """Register every route and handler of the web layer."""
-    fields.init_app(app)
+    form.init_app(app)
     responses.init_app(app)
     signature.init_app(app)
     metrics.init_app(app)

@@ -11,7 +11,7 @@ from ivr import clock
 from ivr.privacy import mask_number
 from ivr.store import extension as store
 from ivr.web import metrics
-from ivr.web.fields import current_request
+from ivr.web.form import current_request
 
 log = logging.getLogger("ivr.call")
 jlog = logging.getLogger("ivr.journal")

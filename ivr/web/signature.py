@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator, add_port, get_signature_a
 from werkzeug.datastructures import MultiDict
 
 from ivr.web import metrics
-from ivr.web.fields import current_request
+from ivr.web.form import current_request
 
 log = logging.getLogger("ivr.security")
 

@@ -16,7 +16,7 @@ from ivr.call.render import minimal_fallback
 from ivr.state import Loaded, get_state
 from ivr.web import callback, queue, webhook
 from ivr.web.calllog import note
-from ivr.web.fields import current_request
+from ivr.web.form import current_request
 from ivr.web.signature import protect
 from ivr.web.webhook import count, position, raw_position, twiml, with_flow
 

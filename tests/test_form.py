@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.formparser import FormDataParser
 from werkzeug.test import EnvironBuilder
 
-from ivr.web.fields import Fields, FieldsParser, TwilioRequest, parse_pairs
+from ivr.web.form import Fields, FieldsParser, TwilioRequest, parse_pairs
 
 # What a urlencoded body is made of, with the characters that need care: separators, '+', '%' and
 # broken escapes, non-ASCII text, and escapes of invalid UTF-8.
