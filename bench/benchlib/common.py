@@ -27,8 +27,6 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 # What the service is told, and what every signature is computed against (never the loopback URL).
 TOKEN = "bench-auth-token-0123456789abcdef"
 BASE = "https://ivr.example.jp"
-# Shared objects whose presence in a worker means a TTS engine (or its transport) was imported.
-ENGINE_LIBRARIES = ("openjtalk", "pyopenjtalk", "grpc", "google", "numpy", "soxr")
 
 
 def copy_ops_files(dest: Path, *, audio: bool = True, open_today: bool = False) -> Path:
@@ -149,16 +147,6 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def mapped_engine_libraries(pid: int) -> list[str]:
-    """Shared objects of TTS engines mapped into a process (should be none in a web worker)."""
-    try:
-        maps = Path(f"/proc/{pid}/maps").read_text()
-    except OSError:
-        return []
-    paths = {line.split()[-1] for line in maps.splitlines() if "/" in line and ".so" in line}
-    return sorted(p for p in paths if any(name in p.rsplit("/", 1)[-1].lower() for name in ENGINE_LIBRARIES))
-
-
 def serve_settings(env: Mapping[str, str]) -> dict[str, object]:
     """serve.py's settings (workers, threads, backpressure) under this environment, read from its file."""
     spec = importlib.util.spec_from_file_location("serve", ROOT / "serve.py")
@@ -185,17 +173,12 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def workers(self) -> list[int]:
-        """The worker pids alive now (the master's children)."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == (
-                    self.proc.pid
-                ):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-        return sorted(found)
+        """The worker pids alive now (the master's children, whichever of its threads started them)."""
+        try:
+            tasks = list(Path(f"/proc/{self.proc.pid}/task").iterdir())
+            return sorted(int(c) for task in tasks for c in (task / "children").read_text().split())
+        except OSError:
+            return []
 
     def memory(self) -> dict[int, int]:
         """RSS in KiB of each worker now."""

@@ -44,7 +44,7 @@ GATHER_STEPS: list[tuple[str, str | None]] = [
 
 
 def workloads(calls: int = 8) -> dict[str, list[Req]]:
-    """POST /voice alone (new calls), and the mix: half new calls, half Gather actions, each of its own call."""
+    """POST /voice alone (new calls), and the mix: half new calls, half Gather actions (each its own call)."""
     voice, mix = [], []
     for c in range(calls):
         for i, (position, digits) in enumerate(GATHER_STEPS):
@@ -101,17 +101,19 @@ def main(argv: list[str]) -> int:
         files = copy_ops_files(Path(tmp) / "ops")
         env = service_env(files)
         s = serve_settings(env)
-        print(f"granian: {s['workers']} workers × {s['blocking_threads']} threads, backpressure {s['backpressure']}")
+        print(f"granian: {s['workers']} workers × {s['blocking_threads']} threads each (serve.py's settings)")
         servers = {"hotline": stack.enter_context(serve("hotline", env, out))}
         bodies = check(servers["hotline"], loads["mix"])
         limit_env = {**env, "BENCH_LIMIT_TWIML": str(limit_document(bodies, out / "limit.xml"))}
         servers["limit"] = stack.enter_context(serve("limit", limit_env, out, limit=True))
         if args.postgres:
             url = stack.enter_context(database("postgresql", Path(tmp), args.postgres))
-            servers["hotline-pg"] = stack.enter_context(serve("hotline-pg", service_env(files, DATABASE_URL=url), out))
+            servers["hotline-pg"] = stack.enter_context(
+                serve("hotline-pg", service_env(files, DATABASE_URL=url), out)
+            )
         for server in servers.values():
             check(server, loads["mix"])
-            for name, file in files_of.items():
+            for file in files_of.values():
                 wrk.run("warmup", server.url, file, duration_s=args.warmup, **load)
         print(f"wrk: {args.threads} threads, {args.connections} connections, {args.duration:g} s runs")
         for i in range(args.rounds):
@@ -154,10 +156,10 @@ def report(
             f"{'':5} half load: {paced.rps:.0f} of {paced.data['target_rps']:.0f} req/s,"
             f" p99 {p99:.2f} ms (target ≤ {args.max_half_p99_ms})"
         )
-        if "hotline-pg" in rps:
+        if pg := rps.get("hotline-pg"):
             print(
-                f"{'':5} journal on PostgreSQL: {rps['hotline-pg']:6.0f} req/s, {rps['hotline-pg'] / rps['limit']:.3f}"
-                f" of the limit, {rps['hotline-pg'] / rps['hotline'] - 1:+.1%} against SQLite"
+                f"{'':5} journal on PostgreSQL: {pg:6.0f} req/s, {pg / rps['limit']:.3f} of the limit,"
+                f" {pg / rps['hotline'] - 1:+.1%} against SQLite"
             )
         if ratio < args.min_ratio:
             failures.append(f"{name}: hotline/limit {ratio:.3f} < {args.min_ratio}")

@@ -40,7 +40,8 @@ class WrkResult:
 
 def pooled_rps(results: list[WrkResult]) -> float:
     """Requests per second over several runs together (each run weighed by its length)."""
-    return sum(int(r.data["requests"]) for r in results) / sum(r.data["duration_us"] / 1e6 for r in results)
+    seconds = sum(float(r.data["duration_us"]) / 1e6 for r in results)
+    return sum(int(r.data["requests"]) for r in results) / seconds
 
 
 def start(
@@ -53,7 +54,14 @@ def start(
     script: Path = REQUESTS_LUA,
 ) -> subprocess.Popen[str]:
     """Start wrk in the background on the requests of the file (--timeout 5s: slower counts as a timeout)."""
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", "5s"]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration_s))}s",
+        "--timeout",
+        "5s",
+    ]
     command += ["-s", str(script), url, "--", str(requests_file), *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -72,6 +80,8 @@ def finish(label: str, proc: subprocess.Popen[str], timeout_s: float = 60.0) -> 
     raise RuntimeError(f"wrk {label} failed ({proc.returncode}): {err}{out}")
 
 
-def run(label: str, url: str, requests_file: Path, *args: str, duration_s: float, **options: Any) -> WrkResult:
+def run(
+    label: str, url: str, requests_file: Path, *args: str, duration_s: float, **options: Any
+) -> WrkResult:
     """start() then finish(): one wrk run, bounded by its own duration."""
     return finish(label, start(url, requests_file, *args, duration_s=duration_s, **options), duration_s + 30)
