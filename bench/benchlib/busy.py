@@ -279,20 +279,11 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, Any],
     failures += line.errors[:5]
     latencies = sorted(line.latencies)
     figures = {
-        "callers": args.callers,
-        "outcomes": dict(counted),
-        "agents": dict(tally),
-        "store": store,
-        "requests": line.requests,
+        **{"outcomes": dict(counted), "agents": dict(tally), "store": store, "requests": line.requests},
         "seconds": round(elapsed, 1),
-        "latency_ms": {
-            "median": round(statistics.median(latencies) * 1000, 1),
-            "p99": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
-        },
-        "report_queue": report["queue"],
-        "report_callbacks": {
-            k: report["callbacks"][k] for k in ("offers", "reserved", "duplicates", "outcomes")
-        },
+        "median_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
+        "report": {"queue": report["queue"], "reserved": report["callbacks"]["reserved"]},
     }
     print(f"{kind}: " + json.dumps(figures, ensure_ascii=False))
     print(f"{kind}: " + ("every caller accounted for" if not failures else "MISMATCH"))

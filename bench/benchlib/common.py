@@ -95,15 +95,17 @@ def flask(env: Mapping[str, str], *args: str) -> str:
 
 
 @contextmanager
-def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the server, dropped afterwards."""
+def database(kind: str, folder: Path, postgres: str) -> Iterator[str]:
+    """A fresh journal database: a SQLite file in folder, or a new database on the PostgreSQL server."""
+    if kind != "postgresql":
+        yield f"sqlite:///{folder / f'{kind}-{uuid.uuid4().hex[:8]}.db'}"
+        return
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     from ivr.store.engine import normalize
 
-    url = make_url(normalize(server_url))
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    url, name = make_url(normalize(postgres)), f"ivr_bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -113,16 +115,6 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-@contextmanager
-def database(kind: str, folder: Path, postgres: str) -> Iterator[str]:
-    """A fresh journal database: a SQLite file in folder, or a scratch one on the PostgreSQL server."""
-    if kind == "postgresql":
-        with scratch_database(postgres, "ivr_bench") as url:
-            yield url
-    else:
-        yield f"sqlite:///{folder / f'{kind}-{uuid.uuid4().hex[:8]}.db'}"
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
@@ -139,12 +131,9 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
 def rss_kib(pid: int) -> int:
     """Resident set size of a process, KiB (0 when it is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
     except OSError:
-        pass
-    return 0
+        return 0
 
 
 def serve_settings(env: Mapping[str, str]) -> dict[str, object]:
