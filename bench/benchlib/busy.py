@@ -25,17 +25,17 @@ from xml.etree import ElementTree
 
 from benchlib.common import (
     BASE,
-    HOTLINE,
     LOCAL_POSTGRES,
     conclude,
     copy_ops_files,
+    database,
     each_database,
+    edit,
     flask,
     results_folder,
     serve,
     service_env,
 )
-from benchlib.day import database
 from benchlib.traffic import call_form, send, signed
 from ivr.flow.bundle import Sources, load
 
@@ -212,11 +212,7 @@ def check_store(
             failures.append(f"caller {n}: {outcome}")
     clear = [n for n in numbers.values() for row in rows if n[3:] in (row.number_sealed or "")]
     if db_file is not None:
-        raw = db_file.read_bytes() + (
-            db_file.with_name(db_file.name + "-wal").read_bytes()
-            if db_file.with_name(db_file.name + "-wal").exists()
-            else b""
-        )
+        raw = b"".join(f.read_bytes() for f in db_file.parent.glob(db_file.name + "*"))  # and its -wal
         clear += [n for n in set(numbers.values()) if n.encode() in raw or ("0" + n[3:]).encode() in raw]
     if clear:
         failures.append(f"{len(clear)} numbers found in clear in the database")
@@ -226,11 +222,9 @@ def check_store(
 def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], list[str]]:
     """One busy morning on one database."""
     with tempfile.TemporaryDirectory(prefix="bench-busy-") as tmp:
-        files = copy_ops_files(Path(tmp) / "ops")
+        files = copy_ops_files(Path(tmp) / "ops", open_today=True)
         flows = files / "flows.yaml"
-        today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 9 * 3600))
-        text = flows.read_text("utf-8").replace("open_dates: {}", f'open_dates: {{{today}: "0:00-23:59"}}')
-        flows.write_text(text.replace("max_wait_s: 900", f"max_wait_s: {args.max_wait}"), "utf-8")
+        edit(flows, "max_wait_s: 900", f"max_wait_s: {args.max_wait}")
         bundle = load(Sources(flows, files / "prompts", files / "audio"))
         prompts = {entry.file: pid for pid, entry in bundle.audio.items()}
         with database(kind, Path(tmp), args.postgres) as url:
@@ -245,7 +239,7 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, Any],
             tally: Counter[str] = Counter()
             done = threading.Event()
             started = time.monotonic()
-            with serve(f"busy-{kind}", HOTLINE, env, out) as server:
+            with serve(f"busy-{kind}", env, out) as server:
                 line = Line(server.url, prompts)
                 agents = [
                     threading.Thread(
@@ -285,20 +279,11 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, Any],
     failures += line.errors[:5]
     latencies = sorted(line.latencies)
     figures = {
-        "callers": args.callers,
-        "outcomes": dict(counted),
-        "agents": dict(tally),
-        "store": store,
-        "requests": line.requests,
+        **{"outcomes": dict(counted), "agents": dict(tally), "store": store, "requests": line.requests},
         "seconds": round(elapsed, 1),
-        "latency_ms": {
-            "median": round(statistics.median(latencies) * 1000, 1),
-            "p99": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
-        },
-        "report_queue": report["queue"],
-        "report_callbacks": {
-            k: report["callbacks"][k] for k in ("offers", "reserved", "duplicates", "outcomes")
-        },
+        "median_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
+        "report": {"queue": report["queue"], "reserved": report["callbacks"]["reserved"]},
     }
     print(f"{kind}: " + json.dumps(figures, ensure_ascii=False))
     print(f"{kind}: " + ("every caller accounted for" if not failures else "MISMATCH"))

@@ -13,20 +13,17 @@ import random
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
 from benchlib.common import (
     BASE,
-    HOTLINE,
     LOCAL_POSTGRES,
-    SERVERS,
     conclude,
     copy_ops_files,
+    database,
     each_database,
     flask,
     results_folder,
@@ -36,7 +33,6 @@ from benchlib.common import (
 from benchlib.traffic import call_form, send, signed
 from ivr.flow.bundle import Sources, load
 from ivr.flow.model import Flow
-from ivr.testing import scratch_database, without_queue
 
 OUTCOMES = ["completed", "busy", "no-answer", "failed", "canceled"]
 
@@ -169,29 +165,20 @@ def one_call(origin: str, flow: Flow, n: int, number: str, rng: random.Random) -
     return tally
 
 
-@contextmanager
-def database(kind: str, folder: Path, postgres: str) -> Iterator[str]:
-    """A fresh SQLite file, or a scratch database on the PostgreSQL server (dropped afterwards)."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'day.db'}"
-        return
-    with scratch_database(postgres, "ivr_bench") as url:
-        yield url
+def without_queue(flows: Path) -> None:
+    """Remove the `queue:` section from a flows.yaml: the flow then dials the agent directly."""
+    lines = flows.read_text("utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("queue:"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i].startswith(" "))
+    flows.write_text("".join(lines[:start] + lines[end:]), "utf-8")
 
 
 def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, object], list[str]]:
     """One day on one database: (summary, failures)."""
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-day-") as tmp:
-        files = copy_ops_files(Path(tmp) / "ops")
-        flows = files / "flows.yaml"
-        without_queue(flows)  # a day of the menu and direct transfers (bench/busy plays the queue)
-        if not args.real_hours:  # open all day today, so that transfers happen whatever the hour
-            today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 9 * 3600))
-            text = flows.read_text("utf-8").replace(
-                "open_dates: {}", f'open_dates: {{{today}: "0:00-23:59"}}'
-            )
-            flows.write_text(text, "utf-8")
+        files = copy_ops_files(Path(tmp) / "ops", open_today=not args.real_hours)
+        without_queue(files / "flows.yaml")  # a day of the menu and direct transfers (bench/busy: the queue)
         flow = load(Sources(files / "flows.yaml", files / "prompts", files / "audio")).flow
         with database(kind, Path(tmp), args.postgres) as url:
             env = service_env(files, DATABASE_URL=url)
@@ -200,7 +187,7 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, objec
             plans = [(n, rng.choice(pool), random.Random(rng.random())) for n in range(args.calls)]
             tally = Tally()
             started = time.monotonic()
-            with serve(f"day-{kind}", HOTLINE, env, out, args.server) as server:
+            with serve(f"day-{kind}", env, out) as server:
                 with ThreadPoolExecutor(args.concurrency) as workers:
                     for one in workers.map(lambda p: one_call(server.url, flow, *p), plans):
                         tally.add(one)
@@ -214,7 +201,7 @@ def run(kind: str, args: argparse.Namespace, out: Path) -> tuple[dict[str, objec
     failures += [f"{kind}: {error}" for error in tally.errors[:5]]
     print(
         f"{kind}: {tally.calls} calls, {tally.requests} requests in {elapsed:.1f} s "
-        f"({tally.requests / elapsed:.0f} req/s, {args.concurrency} callers at once, {args.server}); "
+        f"({tally.requests / elapsed:.0f} req/s, {args.concurrency} callers at once); "
         f"report: {report['calls']} calls, deflected {report['deflected']}, "
         f"agent {report['agent_requests']}, {sum(report['answers'].values())} answers, "
         f"hang-ups at {len(report['hangups'])} places: " + ("MATCH" if not failures else "MISMATCH")
@@ -231,9 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--real-hours", action="store_true", help="keep the calendar (default: open today)")
     parser.add_argument("--postgres", default=LOCAL_POSTGRES)
-    parser.add_argument(
-        "--server", choices=SERVERS, default="granian", help="granian = production (serve.py), or gunicorn"
-    )
     args = parser.parse_args(argv)
     out = results_folder("day")
     summary, failures = each_database(args.database, lambda kind: run(kind, args, out))

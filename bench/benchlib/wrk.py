@@ -12,6 +12,7 @@ from benchlib.common import BENCH
 
 REQUESTS_LUA = BENCH / "wrk" / "requests.lua"
 CHECKED_LUA = BENCH / "wrk" / "checked.lua"
+PACED_LUA = BENCH / "wrk" / "paced.lua"
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,6 @@ class WrkResult:
 
     label: str
     data: dict[str, Any]
-
-    @property
-    def requests(self) -> int:
-        """Completed requests."""
-        return int(self.data["requests"])
 
     @property
     def rps(self) -> float:
@@ -44,83 +40,48 @@ class WrkResult:
 
 def pooled_rps(results: list[WrkResult]) -> float:
     """Requests per second over several runs together (each run weighed by its length)."""
-    return sum(r.requests for r in results) / sum(float(r.data["duration_us"]) / 1e6 for r in results)
+    seconds = sum(float(r.data["duration_us"]) / 1e6 for r in results)
+    return sum(int(r.data["requests"]) for r in results) / seconds
 
 
-def command(
-    url: str, script: Path, args: list[str], connections: int, threads: int, duration_s: float
-) -> list[str]:
-    """The wrk command line (--timeout 5s: a webhook slower than that counts as a timeout)."""
-    return [
+def start(
+    url: str,
+    requests_file: Path,
+    *args: str,
+    connections: int,
+    duration_s: float,
+    threads: int = 2,
+    script: Path = REQUESTS_LUA,
+) -> subprocess.Popen[str]:
+    """Start wrk in the background on the requests of the file (--timeout 5s: slower counts as a timeout)."""
+    command = [
         "wrk",
         f"-t{threads}",
         f"-c{connections}",
         f"-d{max(1, round(duration_s))}s",
         "--timeout",
         "5s",
-        "-s",
-        str(script),
-        url,
-        "--",
-        *args,
     ]
+    command += ["-s", str(script), url, "--", str(requests_file), *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def parse(label: str, output: str) -> WrkResult:
-    """The BENCHJSON line of wrk's output."""
-    for line in output.splitlines():
-        if line.startswith("BENCHJSON "):
-            return WrkResult(label, json.loads(line.removeprefix("BENCHJSON ")))
-    raise RuntimeError(f"wrk printed no summary:\n{output}")
-
-
-def run(
-    label: str,
-    url: str,
-    requests_file: Path,
-    *,
-    connections: int,
-    duration_s: float,
-    threads: int = 2,
-    script: Path = REQUESTS_LUA,
-    extra_args: tuple[str, ...] = (),
-) -> WrkResult:
-    """Load url for duration_s with the requests of the file; bounded by wrk's own duration."""
-    proc = start(
-        url,
-        requests_file,
-        connections=connections,
-        duration_s=duration_s,
-        threads=threads,
-        script=script,
-        extra_args=extra_args,
-    )
-    return finish(label, proc, duration_s + 30)
-
-
-def start(
-    url: str,
-    requests_file: Path,
-    *,
-    connections: int,
-    duration_s: float,
-    threads: int = 2,
-    script: Path = REQUESTS_LUA,
-    extra_args: tuple[str, ...] = (),
-) -> subprocess.Popen[str]:
-    """Start wrk in the background (the soak runs several at once); read it with finish()."""
-    cmd = command(url, script, [str(requests_file), *extra_args], connections, threads, duration_s)
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(label: str, proc: subprocess.Popen[str], timeout_s: float) -> WrkResult:
-    """Wait for a background wrk and parse its summary."""
+def finish(label: str, proc: subprocess.Popen[str], timeout_s: float = 60.0) -> WrkResult:
+    """Wait for a wrk started by start() and parse its BENCHJSON line."""
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
         raise
-    if proc.returncode != 0:
-        raise RuntimeError(f"wrk {label} failed ({proc.returncode}): {err}{out}")
-    return parse(label, out)
+    for line in out.splitlines():
+        if proc.returncode == 0 and line.startswith("BENCHJSON "):
+            return WrkResult(label, json.loads(line.removeprefix("BENCHJSON ")))
+    raise RuntimeError(f"wrk {label} failed ({proc.returncode}): {err}{out}")
+
+
+def run(
+    label: str, url: str, requests_file: Path, *args: str, duration_s: float, **options: Any
+) -> WrkResult:
+    """start() then finish(): one wrk run, bounded by its own duration."""
+    return finish(label, start(url, requests_file, *args, duration_s=duration_s, **options), duration_s + 30)

@@ -6,8 +6,6 @@
 
 local requests = {}
 local index = 0
-start = 0  -- global, read by done(): where this thread began in the list, and how many it sent
-sent = 0
 threads = {}  -- global: checked.lua reads it
 
 local function split(line, sep)
@@ -47,22 +45,11 @@ function init(args)
   assert(#requests > 0, "the requests file is empty")
   -- threads start at different places of the list, so each request kind is in flight all the time
   index = ((id or 1) * 7) % #requests
-  start = index
 end
 
 function request()
   index = index % #requests + 1
-  sent = sent + 1
   return requests[index]
-end
-
--- Per thread "start:sent" (bench/webhook counts the journal events the requests sent must leave).
-function sent_by_thread()
-  local parts = {}
-  for _, thread in ipairs(threads) do
-    table.insert(parts, string.format('"%d:%d"', thread:get("start"), thread:get("sent")))
-  end
-  return ',"sent_by_thread":[' .. table.concat(parts, ",") .. ']'
 end
 
 -- Summary as one JSON line; `extra` (a string of ',"key":value' pairs) lets checked.lua add its counts.
@@ -78,5 +65,5 @@ function report(summary, latency, extra)
 end
 
 function done(summary, latency, requests)
-  report(summary, latency, sent_by_thread())
+  report(summary, latency)
 end

@@ -1,9 +1,9 @@
 """The limit app: the least a correct webhook does — parse the form, check the signature, answer TwiML.
 
-Served by bench/webhook beside the hotline, on the same server with the same settings. It parses the
-same form (werkzeug), checks `X-Twilio-Signature` with one twilio `compute_signature` over
-PUBLIC_BASE_URL + path + query and one `hmac.compare_digest`, and answers a constant document (a real
-hotline response padded to the mix's mean size, read once at import from BENCH_BASELINE_TWIML).
+bench/webhook serves it on plain granian beside the hotline (same workers and threads, no access log, no
+request deadline). It parses the same form (werkzeug), checks `X-Twilio-Signature` with one twilio
+`compute_signature` over PUBLIC_BASE_URL + path + query and one `hmac.compare_digest`, and answers
+constant bytes (a real hotline answer padded to the mix's mean size, read at import from BENCH_LIMIT_TWIML).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
 
-DOCUMENT = Path(os.environ["BENCH_BASELINE_TWIML"]).read_bytes()
+DOCUMENT = Path(os.environ["BENCH_LIMIT_TWIML"]).read_bytes()
 BASE = os.environ["PUBLIC_BASE_URL"]
 VALIDATOR = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
 
@@ -39,13 +39,3 @@ def webhook(anything: str = "") -> Response:
 def healthz() -> Response:
     """What bench's readiness wait polls."""
     return Response("ok\n", mimetype="text/plain")
-
-
-def application() -> object:
-    """What a granian worker serves: the limit app under serve.py's request deadline and access log,
-    like the hotline."""
-    import serve
-    from ivr.web.deadline import Deadline
-
-    serve.batch_access_log()
-    return Deadline(app, 10.0, lambda: None)
