@@ -280,8 +280,8 @@ def test_events_that_come_while_a_batch_is_written_wait_for_the_next_tick(migrat
     """One batch a tick: a busy line must not turn the writer into a stream of small transactions.
 
     Writing at once what came during a write did: on PostgreSQL a batch's round trips took long enough for
-    the next events to come, and served at full load the writer wrote batches of a few events back to back
-    (35 µs of a worker's CPU a request instead of 5, bench/README.md).
+    the next events to come, and served at full load the writer wrote batches of a few events back to back,
+    each paying a transaction's round trips.
     """
     engine = engines.create(migrated_url)
     journal = Journal(engine, interval_s=1.0)
@@ -340,7 +340,7 @@ def test_the_writer_makes_its_notes_in_slices_with_a_pause_between(
     migrated_url: str, notes: int, slice_rows: int, pauses_after: list[int]
 ) -> None:
     """The request threads get the GIL between slices: a second's notes made in one go put a batch's
-    worth of the writer's CPU on the requests that came meanwhile (the p99 at half load, bench/README.md)."""
+    worth of the writer's CPU on the requests that came meanwhile (the p99 at half load)."""
     engine = engines.create(migrated_url)
     writer = SlicedWriter(engine, slice_rows)
     for n in range(notes):
