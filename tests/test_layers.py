@@ -109,3 +109,17 @@ def test_the_tree_is_the_documented_one() -> None:
         *("__init__.py", "clock.py", "config.py", "cpus.py"),
         *("logs.py", "privacy.py", "state.py", "testing.py"),
     ]
+
+
+def test_the_queue_and_callback_views_import_one_way_at_module_level() -> None:
+    views = [PACKAGE / "web" / f"{name}.py" for name in ("queue", "callback", "agent_line")]
+    for path in views:  # an import inside a function would hide a circle
+        tree = ast.parse(path.read_text("utf-8"))
+        top = {id(node) for node in tree.body}
+        nested = [
+            n.lineno
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import | ast.ImportFrom) and id(n) not in top
+        ]
+        assert nested == [], f"{path.name}: imports inside functions at lines {nested}"
+    assert not [name for _, name in imports(views[0]) if name.startswith("ivr.web.callback")]
