@@ -23,10 +23,9 @@ from ivr.store import engine as engines
 from ivr.store import extension as store
 from ivr.store import migrate
 from ivr.store.journal import Journal
-from ivr.store.notes import finisher
 from ivr.store.number_key import NumberKey
 from ivr.store.report import counts
-from ivr.store.rows import Event
+from ivr.store.rows import Event, finisher
 from ivr.store.tables import calls, events
 from ivr.store.write import write_batch
 from ivr.testing import Twilio

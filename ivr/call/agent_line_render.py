@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
+from ivr.call.agent_line_steps import LineStep
 from ivr.call.render import Renderer
 from ivr.flow.queue_prompts import count_id
 
@@ -80,3 +81,18 @@ def to_menu(r: Renderer, session: dict[str, str], before: tuple[str, ...]) -> st
     r.speak(response, *before)
     response.redirect(r.urls.to(f"{LINE}/menu", **session), method="POST")
     return str(response)
+
+
+def step(r: Renderer, step: LineStep, session: dict[str, str], callback_id: int = 0) -> str:
+    """The TwiML of an agent-line step that needs nothing from the store (`callback_id`: ask_outcome's)."""
+    if step.kind == "hang_up":
+        return r.hang_up(step.before)
+    if step.kind == "goodbye":
+        return r.goodbye()
+    if step.kind == "pin":
+        return pin(r, step.count, step.before)
+    if step.kind == "ask_outcome":
+        return ask_outcome(r, session, callback_id)
+    if step.kind == "to_menu":
+        return to_menu(r, session, step.before)
+    raise ValueError(f"a {step.kind} step needs the store before it can be said")

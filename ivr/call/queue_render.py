@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.call.queue_steps import Step
 from ivr.call.render import Renderer
 from ivr.flow.queue_prompts import position_id
 
@@ -105,3 +106,27 @@ def connect(r: Renderer) -> str:
     response = VoiceResponse()
     r.speak(response, "queue.connect")
     return str(response)
+
+
+def step(r: Renderer, step: Step, asked: int, k: str = "") -> str:
+    """The TwiML of a queue or callback step (`k`: a readback's keyed number, sealed for the URL)."""
+    path, before = step.path, step.before
+    if step.kind == "enqueue":
+        return enqueue(r, path, asked, before)
+    if step.kind == "offer":
+        return offer(r, path, asked, open_now=step.open_now, before=before, n=step.n)
+    if step.kind == "wait":
+        return wait(r, path, asked, step.place, step.estimate)
+    if step.kind == "leave":
+        return leave(r, before[0])
+    if step.kind == "back":
+        return back_to_wait(r, path, asked, before)
+    if step.kind == "readback":
+        return readback(r, path, asked, step.q, step.number, k, step.n)
+    if step.kind == "entry":
+        return entry(r, path, asked, step.q, before, step.n)
+    if step.kind == "goodbye":
+        return r.goodbye(before)
+    if step.kind == "node":
+        return r.node(path)
+    raise ValueError(f"a {step.kind} step needs the store before it can be said")

@@ -19,8 +19,8 @@ from ivr.config import ConfigError
 from ivr.store import engine as engines
 from ivr.store import migrate
 from ivr.store.journal import Journal
-from ivr.store.notes import finisher
 from ivr.store.number_key import NumberKey
+from ivr.store.rows import finisher
 from ivr.store.sealed import Sealer, parse_keys
 from ivr.store.waits import Refresher, Snapshot
 

@@ -1,7 +1,7 @@
 """The journal writer: each worker buffers events and a background thread writes them in batches.
 
 A webhook only appends to a bounded in-memory buffer (never waits on the database): an Event, or what it
-noted for `prepare` to make the Event of in the writer thread (ivr.store.notes). Every
+noted for `prepare` to make the Event of in the writer thread (ivr.store.rows). Every
 `interval_s` the thread writes what is buffered, one batch in one transaction (more only to catch up on a
 backlog), so a killed worker leaves whole batches or nothing. When the database fails, the batch goes
 back to the buffer and is retried; when the buffer is full, new events are dropped and counted (the phone

@@ -1,4 +1,5 @@
-"""What a batch of journal events writes, whatever the database: the rows and the rule merging a call's.
+"""The journal's rows: what the writer makes of a webhook's note (finisher), and what a batch of events
+writes, whatever the database: the rows and the rule merging a call's.
 
 The writer's CPU is taken from the webhooks': a batch becomes plain tuples (an event row per event, a call
 row per call that an event can change) for the driver to take as they are (ivr.store.write).
@@ -8,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, NamedTuple
+
+from ivr import clock
+from ivr.privacy import mask_number
+from ivr.store.number_key import NumberKey
 
 
 # A NamedTuple, not a dataclass: the writer makes one per event and reads the fields by position.
@@ -33,6 +38,47 @@ class Event(NamedTuple):
 # Event's own constructor is Python code parsing eleven arguments; a row of all eleven fields, in Event's
 # order, becomes an Event through tuple's own constructor, which costs a fraction of that.
 new_event = tuple.__new__
+
+
+ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+_DETAIL = ("digits", "answer", "menu", "outcome", "reason", "status", "error")
+
+# event, fields, CallSid, caller's number, CallDuration, keys pressed, clock.stamp
+Note = tuple[str, Mapping[str, object], str, str | None, str | None, str, int]
+
+
+# A webhook notes only what its request holds; the writer makes the row of it (the detail, the mask, the
+# keyed hash, the time) in its own loop, where that code runs warm and no request waits for it.
+def finisher(key: NumberKey) -> Callable[[Note | Event], Event]:
+    """What the writer makes of a note (an Event as it is): its row, the caller's number masked and hashed.
+
+    The number waits in clear in the worker's memory only until the writer's next batch (a second; up
+    to 5 s while the database is down): the batch makes the Event before it writes.
+    """
+
+    def finish(note: Note | Event) -> Event:
+        if isinstance(note, Event):  # a batch given back to retry, or an event noted whole (tests)
+            return note
+        event, fields, sid, number, seconds, pressed, stamp = note
+        detail = ""
+        for name in _DETAIL:  # the first of these the event carries
+            if name in fields:
+                detail = str(fields[name])[:40]
+                break
+        masked = hashed = duration = amount = None
+        if number:
+            masked, hashed = mask_number(number), key.hash(number)
+        if seconds is not None:
+            duration = int(seconds) if seconds.isdigit() else None
+        if "wait_s" in fields and str(fields["wait_s"]).isdigit():
+            amount = int(str(fields["wait_s"]))
+        position, ended = str(fields.get("p", ""))[:16], event == "status" and detail in ENDED
+        at, sid = clock.from_stamp(stamp), sid[:64]
+        row = (sid, at, event, position, detail, masked, hashed, duration, ended, amount, pressed or None)
+        found: Event = new_event(Event, row)
+        return found
+
+    return finish
 
 
 EVENT_COLUMNS = "call_sid, at, kind, position, detail, amount, pressed"

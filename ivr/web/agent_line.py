@@ -2,6 +2,8 @@
 
 Its callers are staff, so unlike the hotline it reads the database while they wait (the agent list, the
 counts, claiming a reservation), each wait bounded by store.SYNC_TIMEOUT_S; a failure is said.
+Each view reads the request, asks store what it needs, asks call.agent_line_steps what happens next and
+`answer`s it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Callable
 from flask import Blueprint, Response, current_app, request
 
 from ivr.call import agent_line_render as render
+from ivr.call import agent_line_steps as steps
+from ivr.call.agent_line_steps import MAX_PIN_TRIES, LineStep
 from ivr.state import Loaded
 from ivr.store import agents, reservations, waits
 from ivr.store import extension as store
@@ -26,8 +30,6 @@ from ivr.web.webhook import twiml, with_flow
 bp = Blueprint("voice_agent_line", __name__, url_prefix="/voice/agent-line")
 protect(bp)
 log = logging.getLogger("ivr.agent_line")
-MAX_PIN_TRIES = 3
-OUTCOMES = {"completed": "talked", "busy": "busy", "no-answer": "no-answer", "failed": "failed"}
 
 
 def _session_sig(name: str) -> str:
@@ -47,23 +49,41 @@ def signed_in(view: Callable[[Loaded, str], Response]) -> Callable[[Loaded], Res
     def guarded(loaded: Loaded) -> Response:
         name = request.args.get("a", "")[:40]
         if not name or not hmac.compare_digest(request.args.get("s", ""), _session_sig(name)):
-            note("line-refused", reason="session")
-            return twiml(loaded.renderer.hang_up(("agent_line.unknown",)))
+            return answer(loaded, steps.refused("session"))
         try:
             return view(loaded, name)
         except Exception:  # the database failed under an agent: say so rather than Twilio's error
             log.exception("agent line: %s failed", request.path)
-            note("line-error", reason=request.path.rsplit("/", 1)[-1][:20])
-            return twiml(loaded.renderer.hang_up(("agent_line.unavailable",)))
+            return answer(loaded, steps.failed_in(request.path))
 
     guarded.__name__ = view.__name__
     guarded.__doc__ = view.__doc__
     return guarded
 
 
-def _agent(loaded: Loaded) -> tuple[str, str] | None:
+def _agent() -> tuple[str, str] | None:
     number = request.form.get("From", "")
     return agents.by_number(store.sync_engine(), store.keyed_hash(number)) if number else None
+
+
+def _journal(step: LineStep) -> None:
+    for said in step.notes:
+        note(said.event, pressed="", form=None, **said.fields)  # named: no field can stand for either
+
+
+def answer(loaded: Loaded, step: LineStep, name: str = "", callback_id: int = 0) -> Response:
+    """Journal what the step says happened, then its TwiML (the menu's counts and the next caller's
+    context read from the store); `name`: the signed-in agent, `callback_id`: the callback dialed."""
+    _journal(step)
+    r = loaded.renderer
+    if step.kind == "menu":
+        waiting = len(waits.waiting_calls(store.sync_engine(), webhook.naive_now()))
+        pending = reservations.pending(store.sync_engine())
+        return twiml(render.menu(r, _session(name), waiting, pending, step.count, step.before))
+    if step.kind == "take_caller":
+        return twiml(render.take_caller(r, _session(name), context(loaded)))
+    session = _session(name) if step.kind in ("ask_outcome", "to_menu") else {}
+    return twiml(render.step(r, step, session, callback_id))
 
 
 @bp.post("")
@@ -71,15 +91,10 @@ def _agent(loaded: Loaded) -> tuple[str, str] | None:
 def incoming(loaded: Loaded) -> Response:
     """An agent calls: a known caller ID is asked for the PIN; anyone else hears they are not registered."""
     try:
-        found = _agent(loaded)
+        found = _agent()
     except Exception as error:
-        note("line-error", error=type(error).__name__[:40])
-        return twiml(loaded.renderer.hang_up(("agent_line.unavailable",)))
-    if found is None:
-        note("line-refused", reason="number")
-        return twiml(loaded.renderer.hang_up(("agent_line.unknown",)))
-    note("line-incoming")
-    return twiml(render.pin(loaded.renderer, 0))
+        return answer(loaded, steps.failed(type(error).__name__))
+    return answer(loaded, steps.incoming(found[0] if found else None))
 
 
 @bp.post("/pin")
@@ -88,29 +103,14 @@ def pin(loaded: Loaded) -> Response:
     """The PIN: right → the menu; wrong (or none) three times → hang up, journaled."""
     wrong = webhook.count("w", MAX_PIN_TRIES)
     try:
-        found = _agent(loaded)
+        found = _agent()
     except Exception as error:
-        note("line-error", error=type(error).__name__[:40])
-        return twiml(loaded.renderer.hang_up(("agent_line.unavailable",)))
+        return answer(loaded, steps.failed(type(error).__name__))
     keyed = request.form.get("Digits", "").strip()[:12]
-    if found is not None and agents.pin_ok(found[1], keyed):
-        note("line-login", reason=found[0])
-        return menu_response(loaded, found[0])
-    note("line-pin-wrong", reason=str(wrong + 1))
-    if found is None or wrong + 1 >= MAX_PIN_TRIES:
-        note("line-locked", reason=found[0] if found else "-")
-        return twiml(loaded.renderer.hang_up(("agent_line.pin_wrong", "agent_line.locked")))
-    return twiml(render.pin(loaded.renderer, wrong + 1, ("agent_line.pin_wrong",)))
-
-
-def menu_response(loaded: Loaded, name: str, before: tuple[str, ...] = ()) -> Response:
-    """The counts and the choices."""
-    n = webhook.count("n", 3)
-    if n >= 3:  # an agent who left the phone off the hook
-        return twiml(loaded.renderer.goodbye())
-    waiting = len(waits.waiting_calls(store.sync_engine(), webhook.naive_now()))
-    pending = reservations.pending(store.sync_engine())
-    return twiml(render.menu(loaded.renderer, _session(name), waiting, pending, n, before))
+    pin_ok = found is not None and agents.pin_ok(found[1], keyed)
+    name = found[0] if found else None
+    step = steps.pin(name, pin_ok, wrong, webhook.count("n", 3))
+    return answer(loaded, step, name or "")
 
 
 @bp.post("/menu")
@@ -118,7 +118,7 @@ def menu_response(loaded: Loaded, name: str, before: tuple[str, ...] = ()) -> Re
 @signed_in
 def menu(loaded: Loaded, name: str) -> Response:
     """The agent menu (again after each call)."""
-    return menu_response(loaded, name)
+    return answer(loaded, steps.menu(webhook.count("n", 3)), name)
 
 
 def context(loaded: Loaded) -> tuple[str, ...]:
@@ -148,31 +148,29 @@ def context(loaded: Loaded) -> tuple[str, ...]:
 def choose(loaded: Loaded, name: str) -> Response:
     """1 the next waiting caller (<Dial><Queue>), 2 the next callback (<Dial><Number>); else the menu."""
     digits = request.form.get("Digits", "").strip()[:2]
-    session = _session(name)
-    if digits == "1":
-        note("line-take", reason="queue")
-        return twiml(render.take_caller(loaded.renderer, session, context(loaded)))
-    if digits == "2":
-        claimed = reservations.claim(store.sync_engine(), name, webhook.naive_now())
-        if claimed is None:
-            return menu_response(loaded, name, ("agent_line.no_callbacks",))
-        try:
-            number = store.sealer().open(claimed.number_sealed)
-        except InvalidToken:
-            log.error("callback %d: no key in IVR_DATA_KEY opens its number", claimed.id)
-            reservations.outcome(
-                store.sync_engine(),
-                claimed.id,
-                "failed",
-                webhook.naive_now(),
-                agent=name,
-                attempts=1,
-                retry_min=0,
-            )
-            return menu_response(loaded, name, ("agent_line.unavailable",))
-        note("line-take", reason="callback")
-        return twiml(render.call_back(loaded.renderer, session, claimed.id, number))
-    return menu_response(loaded, name)
+    n = webhook.count("n", 3)
+    step = steps.choose(digits, n)
+    if step.kind != "claim":
+        return answer(loaded, step, name)
+    claimed = reservations.claim(store.sync_engine(), name, webhook.naive_now())
+    if claimed is None:
+        return answer(loaded, steps.claimed("none", n), name)
+    try:
+        number = store.sealer().open(claimed.number_sealed)
+    except InvalidToken:
+        log.error("callback %d: no key in IVR_DATA_KEY opens its number", claimed.id)
+        reservations.outcome(
+            store.sync_engine(),
+            claimed.id,
+            "failed",
+            webhook.naive_now(),
+            agent=name,
+            attempts=1,
+            retry_min=0,
+        )
+        return answer(loaded, steps.claimed("unreadable", n), name)
+    _journal(steps.claimed("ok", n))
+    return twiml(render.call_back(loaded.renderer, _session(name), claimed.id, number))
 
 
 def _callback_id() -> int:
@@ -191,11 +189,7 @@ def _record(loaded: Loaded, name: str, result: str) -> Response:
         attempts=q.callback_attempts,
         retry_min=q.callback_retry_min,
     )
-    if status == "unknown":  # closed meanwhile, or taken over by another agent: nothing was recorded
-        note("line-outcome-late", outcome=result)
-        return twiml(render.to_menu(loaded.renderer, _session(name), ("agent_line.not_saved",)))
-    note("line-outcome", outcome=result, reason=status)
-    return twiml(render.to_menu(loaded.renderer, _session(name), ("agent_line.saved",)))
+    return answer(loaded, steps.recorded(result, status), name)
 
 
 @bp.post("/called")
@@ -203,10 +197,10 @@ def _record(loaded: Loaded, name: str, result: str) -> Response:
 @signed_in
 def called(loaded: Loaded, name: str) -> Response:
     """The call to the customer ended: answered → ask how it went; else recorded (retried later)."""
-    status = request.form.get("DialCallStatus", "")
-    if status == "completed":
-        return twiml(render.ask_outcome(loaded.renderer, _session(name), _callback_id()))
-    return _record(loaded, name, OUTCOMES.get(status, "canceled"))
+    step = steps.called(request.form.get("DialCallStatus", ""))
+    if step.kind == "record":
+        return _record(loaded, name, step.outcome)
+    return answer(loaded, step, name, _callback_id())
 
 
 @bp.post("/outcome")
@@ -214,5 +208,4 @@ def called(loaded: Loaded, name: str) -> Response:
 @signed_in
 def outcome(loaded: Loaded, name: str) -> Response:
     """After an answered call: 2 wrong number, anything else (or silence) talked."""
-    digits = request.form.get("Digits", "").strip()[:2]
-    return _record(loaded, name, "wrong-number" if digits == "2" else "talked")
+    return _record(loaded, name, steps.outcome(request.form.get("Digits", "").strip()[:2]).outcome)

@@ -54,7 +54,7 @@ def note(
 def _row(
     event: str, fields: Mapping[str, object], form: Mapping[str, str], pressed: str, caller: bool
 ) -> None:
-    """Note what the request holds for the writer to make the row of (ivr.store.notes)."""
+    """Note what the request holds for the writer to make the row of (ivr.store.rows)."""
     try:
         app = current_app._get_current_object()  # type: ignore[attr-defined]  # (the proxy costs)
         journal = store.of(app).journal

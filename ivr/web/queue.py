@@ -1,11 +1,15 @@
-"""Waiting for a person in Twilio's queue: the wait URL, its keys, the Enqueue action, the connect hook."""
+"""Waiting for a person in Twilio's queue: the wait URL, its keys, the Enqueue action, the connect hook.
+
+Each view reads the request, asks call.queue_steps what happens next and `answer`s it; the callback
+dialog's views answer through here too (this module never imports them).
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ivr.call import queue_render
-from ivr.flow.queue_prompts import estimate_id
+from ivr.call import queue_render, queue_steps
+from ivr.call.queue_steps import Step
 from ivr.state import Loaded
 from ivr.store import extension as store
 from ivr.store.waits import BRIDGED
@@ -23,32 +27,32 @@ def _int(name: str) -> int:
     return int(value) if value.isdigit() and len(value) < 7 else 0
 
 
+def answer(loaded: Loaded, step: Step, asked: int, k: str = "") -> Response:
+    """Journal what the step says happened, then its TwiML (a `queue` step: into the queue or the offer)."""
+    for said in step.notes:
+        note(said.event, pressed="", form=None, **said.fields)  # named: no field can stand for either
+    if step.kind == "queue":
+        return enqueue_or_offer(loaded, step.path)
+    return twiml(queue_render.step(loaded.renderer, step, asked, k))
+
+
 def enqueue_or_offer(loaded: Loaded, path: str) -> Response:
     """In hours, `0`: into the queue, or straight to the callback offer when it is already full."""
-    flow = loaded.bundle.flow
-    asked = webhook.now_s()
-    if store.estimate().waiting >= flow.queue.max_size:
-        note("callback-offer", p=path, reason="full")
-        return twiml(queue_render.offer(loaded.renderer, path, asked, open_now=True, before=("queue.full",)))
-    return twiml(queue_render.enqueue(loaded.renderer, path, asked))
+    waiting = store.estimate().waiting
+    step = queue_steps.enqueue_or_offer(path, waiting, loaded.bundle.flow.queue.max_size)
+    return answer(loaded, step, webhook.now_s())
 
 
 @bp.post("/wait")
 @with_flow
 def wait(loaded: Loaded) -> Response:
     """Twilio's wait URL: place and estimate, repeated; waited too long or placed too far: leave."""
-    q = loaded.bundle.flow.queue
     path, asked = position(loaded), webhook.asked()
+    first = not request.args.get("r")  # the first request of this stay in the queue
     place, waited = _int("QueuePosition"), _int("QueueTime")
-    if not request.args.get("r"):  # the first request of this stay in the queue
-        note("queue-entered", p=path, reason=str(place))
-    if waited >= q.max_wait_s:
-        return twiml(queue_render.leave(loaded.renderer, "queue.timeout"))
-    if place > q.max_size:
-        return twiml(queue_render.leave(loaded.renderer, "queue.full"))
     per_place = store.estimate().per_place_s
-    estimate = estimate_id(None if per_place is None else per_place * max(place, 1))
-    return twiml(queue_render.wait(loaded.renderer, path, asked, place, estimate))
+    step = queue_steps.wait(path, first, place, waited, loaded.bundle.flow.queue, per_place)
+    return answer(loaded, step, asked)
 
 
 @bp.post("/key")
@@ -57,44 +61,18 @@ def key(loaded: Loaded) -> Response:
     """A key while waiting: 1 a callback (keeping the place meanwhile), anything else: the place."""
     path, asked = position(loaded), webhook.asked()
     digits = request.form.get("Digits", "").strip()[:4]
-    note("queue-key", p=path, digits=digits or "-")
-    if digits == "1":
-        from ivr.web import (
-            callback,  # the callback dialog is the queue's way out; it imports this module, webhook
-        )
-
-        return callback.start(loaded, path, asked, in_queue=1)
-    return twiml(queue_render.back_to_wait(loaded.renderer, path, asked))
+    return answer(loaded, queue_steps.key(path, digits, request.form.get("From")), asked)
 
 
 @bp.post("/done")
 @with_flow
 def done(loaded: Loaded) -> Response:
     """The Enqueue action: how the caller left the queue (QueueResult), journaled with the seconds waited."""
-    from ivr.web import callback, webhook
-
     path, asked = position(loaded), webhook.asked()
     result = request.form.get("QueueResult", "")[:20] or "unknown"
-    waited = _int("QueueTime")
-    note("queue-left", p=path, outcome=result, wait_s=waited)
-    r = loaded.renderer
-    if result in BRIDGED or result == "hangup":  # after the conversation, or nobody is there to hear it
-        return twiml(r.goodbye())
-    if result == "redirected":  # someone moved the call with the REST API: that TwiML is what it follows
-        return twiml(r.node(path))
-    now = webhook.hours(loaded)
-    if result in ("queue-full", "leave"):
-        why = (
-            "queue.timeout"
-            if result == "leave" and waited >= loaded.bundle.flow.queue.max_wait_s
-            else "queue.full"
-        )
-        before = () if result == "leave" else (why,)  # the wait URL already said it before <Leave/>
-        note("callback-offer", p=path, reason="timeout" if why == "queue.timeout" else "full")
-        return callback.offer_response(loaded, path, asked, now.open, before)
-    # error, system-error, or anything new: apologise, then the same offer
-    note("callback-offer", p=path, reason="error")
-    return callback.offer_response(loaded, path, asked, now.open, ("agent_failed",))
+    settings, waited = loaded.bundle.flow.queue, _int("QueueTime")
+    step = queue_steps.done(path, result, waited, settings, BRIDGED, lambda: webhook.hours(loaded))
+    return answer(loaded, step, asked)
 
 
 @bp.post("/connect")

@@ -10,8 +10,8 @@ from flask import Blueprint, Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.call import navigate
-from ivr.call.heard import heard
 from ivr.call.navigate import Step, resolve
+from ivr.call.notes import heard
 from ivr.call.render import minimal_fallback
 from ivr.state import Loaded, get_state
 from ivr.web import callback, queue, webhook
@@ -66,8 +66,7 @@ def note_heard(
     found = heard(loaded.bundle.flow, path, where if pressed else None)
     if found is None:
         return False
-    event, fields = found
-    note(event, pressed=pressed, form=form, line=False, caller=caller, **fields)
+    note(found.event, pressed=pressed, form=form, line=False, caller=caller, **found.fields)
     return True
 
 

@@ -1,11 +1,11 @@
 """Events are found by time: the index on events.call_sid goes, the queue's events get their own.
 
 Every event paid for the call_sid index: a CallSid is random, so each insert landed on a random page
-of a growing index, and the journal's cost per event grew with the table. Every query that reads events now bounds them by time first
-(ix_events_at): the calls that started in a range have their events in that range, up to a day later.
-The queue's estimate and waiting callers, read by every worker every 20 s, scanned every event of the
-last hours for a few queue events: a partial index holds
-only the queue's entries and exits, which only those events pay for.
+of a growing index, and the journal's cost per event grew with the table. Every query that reads
+events now bounds them by time first (ix_events_at): the calls that started in a range have their
+events in that range, up to a day later. The queue's estimate and waiting callers, read by every worker
+every 20 s, scanned every event of the last hours for a few queue events: a partial index holds only
+the queue's entries and exits, which only those events pay for.
 
 On a large PostgreSQL journal, building that index holds off the journal writers while it runs: they
 keep their events and write them afterwards (calls are answered meanwhile).
