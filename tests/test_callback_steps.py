@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from ivr.call import callback_steps
+from ivr.call.availability import Availability
 from ivr.call.callback_steps import Reserved
-from ivr.call.hours import Availability
 from ivr.call.notes import Note
 from ivr.call.queue_steps import Step
 

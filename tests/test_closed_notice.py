@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from helpers import TOKYO, FixedClock, bundle_of, make_app
-from ivr.call.hours import availability
+from ivr.call.availability import availability
 from ivr.flow.bundle import Bundle
 
 

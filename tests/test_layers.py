@@ -216,6 +216,15 @@ def test_the_rule_catches_a_wrong_way_import(tmp_path: Path, monkeypatch: pytest
     assert violations("flow") == ["ivr/flow/model.py:1: flask.g", "ivr/flow/model.py:2: ivr.web.voice"]
 
 
+def test_no_module_name_means_two_things_across_layers() -> None:
+    """A name says its role: the same file name in two layers (journal, queue, hours…) would mean two things."""
+    seen: dict[str, list[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "__init__.py" and "migrations" not in path.parts:
+            seen.setdefault(path.name, []).append(str(path.parent.relative_to(PACKAGE.parent)))
+    assert {name: places for name, places in seen.items() if len(places) > 1} == {}
+
+
 def test_the_tree_is_the_documented_one() -> None:
     folders = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("__"))
     assert folders == ["call", "console", "flow", "ops", "store", "synth", "web"]

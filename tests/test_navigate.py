@@ -8,7 +8,7 @@ import pytest
 
 from helpers import ROOT
 from ivr.call import navigate
-from ivr.call.hours import Availability
+from ivr.call.availability import Availability
 from ivr.call.navigate import Step
 from ivr.flow.bundle import Sources, load
 from ivr.flow.queue import QueueSettings

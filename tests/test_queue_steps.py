@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ivr.call import queue_steps
-from ivr.call.hours import Availability
+from ivr.call.availability import Availability
 from ivr.call.notes import Note
 from ivr.call.queue_steps import Step
 from ivr.flow.queue import QueueSettings

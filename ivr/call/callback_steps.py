@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from ivr.call import phone
-from ivr.call.hours import Availability
+from ivr.call.availability import Availability
 from ivr.call.notes import Note
 from ivr.call.queue_steps import Step, callback_start
 

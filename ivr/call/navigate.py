@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ivr.call.hours import Availability
+from ivr.call.availability import Availability
 from ivr.flow.model import MAX_PATH, Flow
 
 Reason = Literal[

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ivr.call import phone
-from ivr.call.hours import Availability
+from ivr.call.availability import Availability
 from ivr.call.notes import Note
 from ivr.flow.queue import QueueSettings
 from ivr.flow.queue_prompts import estimate_id

@@ -171,7 +171,7 @@ def build(flow: Flow, texts: PromptTexts) -> tuple[dict[str, Prompt], list[str]]
                 written[option.question] = c.get(option.question)
     written["after_answer"] = c.after_answer()
     written["after_answer.short"] = c.after_answer(agent_first=True)
-    # the pieces of the closed notice (call/hours.py puts them together at the time of the call)
+    # the pieces of the closed notice (call/availability.py puts them together at the time of the call)
     for piece in (*CLOSED_PIECES.values(), *NEXT_PIECES):
         written[piece] = c.get(piece)
     for month in range(1, 13):

@@ -6,17 +6,17 @@ from __future__ import annotations
 from flask import Flask
 
 from ivr.web import (
-    agent_line,
     audio_files,
-    callback,
     fallback,
     form,
     health,
     metrics,
-    queue,
     responses,
     signature,
     voice,
+    voice_agent_line,
+    voice_callback,
+    voice_queue,
 )
 
 
@@ -27,7 +27,7 @@ def init_app(app: Flask, *, serving: bool) -> None:
     signature.init_app(app)
     metrics.init_app(app)
     voice.init_app(app, serving=serving)
-    for blueprint in (queue.bp, callback.bp, agent_line.bp):
+    for blueprint in (voice_queue.bp, voice_callback.bp, voice_agent_line.bp):
         app.register_blueprint(blueprint)
     audio_files.init_app(app)
     health.init_app(app)

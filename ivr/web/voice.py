@@ -14,7 +14,7 @@ from ivr.call.navigate import Step, resolve
 from ivr.call.notes import heard
 from ivr.call.render import minimal_fallback
 from ivr.state import Loaded, get_state
-from ivr.web import callback, queue, webhook
+from ivr.web import voice_callback, voice_queue, webhook
 from ivr.web.calllog import note
 from ivr.web.form import current_request
 from ivr.web.signature import protect
@@ -43,10 +43,10 @@ def answer(
     if pressed and not journaled:  # logged and counted in key() already
         note("key", form=form, line=False, count=False, p=where, digits=pressed)
     if step.kind == "queue":  # in hours: wait in the queue for the next free agent
-        return queue.enqueue_or_offer(loaded, step.path)
+        return voice_queue.enqueue_or_offer(loaded, step.path)
     if step.kind == "offer":  # closed: why and when, then a callback for later
         note("callback-offer", p=step.path, reason="closed")
-        return callback.offer_response(loaded, step.path, webhook.now_s(), False, step.notice)
+        return voice_callback.offer_response(loaded, step.path, webhook.now_s(), False, step.notice)
     return twiml(loaded.renderer.step(step))
 
 

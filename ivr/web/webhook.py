@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from flask import Response, request
 
 from ivr import clock
-from ivr.call.hours import Availability, availability
+from ivr.call.availability import Availability, availability
 from ivr.call.navigate import MAX_COUNT, resolve
 from ivr.call.render import minimal_fallback
 from ivr.flow.model import MAX_PATH

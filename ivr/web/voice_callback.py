@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 
 from ivr import clock
 from ivr.call import callback_steps, phone, queue_render
-from ivr.call.hours import next_opening
+from ivr.call.availability import next_opening
 from ivr.call.queue_steps import Step
 from ivr.privacy import mask_number
 from ivr.state import Loaded
@@ -20,8 +20,8 @@ from ivr.store import extension as store
 from ivr.store import reservations
 from ivr.store.sealed import InvalidToken
 from ivr.web import webhook
-from ivr.web.queue import answer
 from ivr.web.signature import protect
+from ivr.web.voice_queue import answer
 from ivr.web.webhook import position, twiml, with_flow
 
 bp = Blueprint("voice_callback", __name__, url_prefix="/voice/callback")
