@@ -18,7 +18,7 @@ RUN pip install --require-hashes --no-deps -r requirements/web.txt
 
 # The project itself, without dependencies: editable, so `ivr` is /app/ivr and its files sit beside app.py;
 # `pip check` fails the build when pyproject.toml needs something the lock does not hold.
-COPY pyproject.toml app.py serve.py gunicorn.conf.py flows.yaml ./
+COPY pyproject.toml app.py serve.py flows.yaml ./
 COPY ivr ./ivr
 RUN pip install --no-deps --no-build-isolation -e . && pip check
 COPY prompts ./prompts

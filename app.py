@@ -1,5 +1,5 @@
-"""The hotline app: `python serve.py` serves it (granian; gunicorn.conf.py for comparison); the ops CLI
-(`flask --app app ivr ...`) builds its own with create_app(serving=False)."""
+"""The hotline app: `python serve.py` serves it (granian); the ops CLI (`flask --app app ivr ...`) builds
+its own with create_app(serving=False)."""
 
 from ivr import create_app
 

@@ -1,8 +1,7 @@
 """Production server: granian (Rust HTTP, WSGI) serving app:app — `python serve.py`.
 
-Chosen over gunicorn by bench/webhook (bench/README.md): more webhooks per second on the same cores
-(1.3× on a quiet machine). Settings come from the environment, like gunicorn.conf.py's (which stays
-for comparison).
+Settings come from the environment (README.md lists them). The access log is off unless
+IVR_ACCESS_LOG=1: every webhook already logs one masked call line and writes a journal row.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ def usable_cpus() -> int:
 
 
 def settings(env: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, object]:
-    """Workers, threads and the address under this environment (bench/ and tests read them too)."""
+    """Workers, threads, the address and the access log under this environment (bench/ and tests too)."""
     workers = int(env.get("WEB_CONCURRENCY", max(2, usable_cpus())))
     return {
         # One process per core; each runs its WSGI calls on one Python thread (webhooks are short and
@@ -59,7 +58,13 @@ def settings(env: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, o
         "backpressure": int(env.get("WEB_BACKPRESSURE", max(1, BACKLOG // workers))),
         "address": env.get("HOST", "0.0.0.0"),
         "port": int(env.get("PORT", "8080")),
+        "access_log": access_log(env),
     }
+
+
+def access_log(env: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    """granian's line per request, only with IVR_ACCESS_LOG=1: the call log and the journal say the same."""
+    return env.get("IVR_ACCESS_LOG", "").strip() == "1"
 
 
 def clean_metrics_folder() -> None:
@@ -77,18 +82,18 @@ def application() -> Deadline:
     from ivr.web.deadline import Deadline
 
     settle()
-    batch_access_log()
+    if access_log():
+        batch_access_log()
     return Deadline(app, float(app.config["IVR_REQUEST_TIMEOUT_S"]), before_timeout_exit)
 
 
 def batch_access_log() -> None:
-    """In a worker: granian's access lines written by a thread in batches (ivr.logs), not a write each.
+    """In a worker with the access log on: granian's lines written by a thread in batches (ivr.logs).
 
     granian's handler writes and flushes every line from the request's thread: a system call per
     request, and a request held up whenever the log's reader (a container's log pipe) is slow. Batched,
-    the hotline served +1.7 to +6.8 % req/s (medians of three alternated runs, bench/README.md). Lines
-    reach stdout at most ivr.logs.FLUSH_S later, and a worker's exit writes what it holds. bench/'s limit
-    app calls this too: the same server settings for both.
+    lines reach stdout at most ivr.logs.FLUSH_S later, and a worker's exit writes what it holds. bench/'s
+    limit app calls this too: the same server settings for both.
 
     The lines go through the masking filter too, like every other log line: the hotline's own URLs
     carry no number, but anyone can send a forged request with one in its query string.
@@ -138,7 +143,7 @@ def server(target: str = "serve:application") -> MPServer:
         http=HTTPModes.http1,
         websockets=False,
         log_level=LogLevels.info,
-        log_access=True,
+        log_access=bool(found["access_log"]),
         log_access_format=ACCESS_LOG_FORMAT,
         respawn_failed_workers=True,
         workers_kill_timeout=KILL_TIMEOUT_S,

@@ -13,7 +13,7 @@ from ivr.store import extension as store
 def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
     """Build the hotline app: configuration, logging, the flow, the web layer, the ops commands.
 
-    serving=True (`app.py`, under granian or gunicorn) refuses to start on a missing secret or a broken flow;
+    serving=True (`app.py`, under serve.py) refuses to start on a missing secret or a broken flow;
     serving=False (the ops commands) reports them, so `ivr check` can say what is wrong.
     """
     app = Flask(__name__)

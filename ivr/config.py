@@ -22,15 +22,16 @@ class ConfigError(RuntimeError):
     """The service cannot start with this configuration; the message says what to set."""
 
 
-# gunicorn's exit status for "App failed to load": the master stops instead of respawning workers
-APP_LOAD_ERROR = 4
+# The status of a refused start: serve.py's preflight exits with it before any worker starts, so a
+# container stops on it (and says why) instead of granian respawning workers that can never load the app.
+START_REFUSED = 4
 
 
 class StartRefused(SystemExit):
     """A server that must not start: the reason was logged once, without a traceback; exits 4."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(APP_LOAD_ERROR)
+        super().__init__(START_REFUSED)
         self.reason = reason
 
     def __str__(self) -> str:

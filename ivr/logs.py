@@ -140,8 +140,8 @@ def configure(*, serving: bool) -> None:
         return
     if serving:
         # What logging's "Optimization" notes turn off when no format asks for it (no format here names
-        # them): the caller's file and line, the thread and multiprocessing names (gunicorn's worker
-        # lines show the process id: that one stays).
+        # them): the caller's file and line, the thread and multiprocessing names (the process id
+        # stays).
         logging._srcfile = None
         logging.logThreads = logging.logMultiprocessing = False
     handler = BackgroundWriter(sys.stderr) if serving else logging.StreamHandler(sys.stderr)

@@ -24,7 +24,7 @@ def test_two_web_replicas_after_the_migration() -> None:
         web = SERVICES[name]
         assert web["image"] == migrate["image"]
         assert web["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
-        assert "command" not in web  # the image's gunicorn
+        assert "command" not in web  # the image's `python serve.py`
 
 
 def test_postgresql_with_a_volume() -> None:

@@ -82,8 +82,8 @@ def test_usable_cpus(affinity: int, quota: float | None, cpus: int) -> None:
     assert usable_cpus(affinity, quota, read_quota=False) == cpus
 
 
-def test_this_machine_and_gunicorn_agree() -> None:
+def test_this_machine_and_serve_agree() -> None:
     here = usable_cpus()
     assert 1 <= here <= len(os.sched_getaffinity(0))
-    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    settings = runpy.run_path(str(ROOT / "serve.py"))["settings"]()  # serve.py loads ivr/cpus.py by path
     assert settings["workers"] == int(os.environ.get("WEB_CONCURRENCY", max(2, here)))

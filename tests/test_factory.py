@@ -42,7 +42,7 @@ def test_command_mode_reports_what_serving_mode_refuses(files: Path, clock: Fixe
 
 
 def test_the_flask_command_finds_the_ops_group_without_the_serving_app(files: Path) -> None:
-    # No token and a broken flow: `gunicorn app:app` would refuse to start, `ivr check` must still speak.
+    # No token and a broken flow: `python serve.py` would refuse to start, `ivr check` must still speak.
     (files / "flows.yaml").write_text("start: nowhere\n", "utf-8")
     env = {
         k: v for k, v in os.environ.items() if k not in ("TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "IVR_DEV")
@@ -78,24 +78,23 @@ def test_a_refused_start_says_why_once_per_process_without_a_traceback(
         "IVR_PROMPTS": str(files / "prompts"),
         "IVR_AUDIO": str(files / "audio"),
         "DATABASE_URL": f"sqlite:///{files / 'journal.db'}",
-        # one worker: when two exit with "App failed to load" at the same instant, gunicorn 27's own master
-        # trips over the second (HaltServer raised while halting) and prints its traceback
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_BIND": "127.0.0.1:0",
+        "WEB_CONCURRENCY": "2",  # two workers: granian's own crash-loop check could miss them respawning
+        "HOST": "127.0.0.1",
+        "PORT": "0",
     }
     settings.update({k: str(files / "broken.yaml") if v == "broken" else v for k, v in env.items()})
     environ = {k: v for k, v in os.environ.items() if k not in settings and k != "IVR_DEV"}
     environ.update({k: v for k, v in settings.items() if v})
     done = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "app:app"],
+        [sys.executable, str(ROOT / "serve.py")],
         cwd=ROOT,
         env=environ,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode != 0
+    assert done.returncode == 4  # StartRefused's status, passed on by serve.py's preflight
     assert "Traceback" not in done.stderr
-    assert done.stderr.count("the hotline refuses to start") == 1  # said once, then gunicorn stops
+    assert done.stderr.count("the hotline refuses to start") == 1  # said once, then serve.py stops
     assert done.stderr.count(message) == 1
-    assert "Reason: App failed to load." in done.stderr  # no respawn loop
+    assert "Started worker-" not in done.stdout + done.stderr  # refused before any worker: no respawn loop

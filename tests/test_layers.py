@@ -217,7 +217,7 @@ def test_the_rule_catches_a_wrong_way_import(tmp_path: Path, monkeypatch: pytest
 
 
 def test_no_module_name_means_two_things_across_layers() -> None:
-    """A name says its role: the same file name in two layers (journal, queue, hours…) would mean two things."""
+    """A name says its role: one file name in two layers (journal, queue, hours…) would mean two things."""
     seen: dict[str, list[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         if path.name != "__init__.py" and "migrations" not in path.parts:

@@ -1,15 +1,22 @@
-"""The lock files: every dependency pinned with hashes, web and dev at the same versions, no speech engine
-in the web lock, and the image installing from it."""
+"""The lock files: every dependency pinned with hashes, web ⊂ run ⊂ dev at the same versions, no speech
+engine in the web lock, no dev tool in the run lock; the image installs the web lock, `make run` the run
+lock and the tests add the dev lock."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;]+)(?:\s*;\s*([^\\]+?))?\s*\\?$")
 ENGINES = {"google-cloud-texttospeech", "pyopenjtalk-plus", "numpy", "soxr", "grpcio"}
+OFFLINE_VOICE = {"pyopenjtalk-plus", "numpy", "soxr", "sudachipy", "sudachidict-core"}
+GOOGLE_VOICE = {"google-cloud-texttospeech", "grpcio", "google-api-core", "protobuf"}
+TOOLS = {"pytest", "hypothesis", "mypy", "ruff", "uv", "playwright", "xmlschema", "types-pyyaml"}
 
 
 def name(requirement: str) -> str:
@@ -43,13 +50,46 @@ def test_the_web_lock_holds_the_service_and_no_speech_engine() -> None:
     assert not web & ENGINES
 
 
-def test_the_dev_lock_adds_synthesis_and_tools_at_the_web_versions() -> None:
-    web, dev = pins("web.txt"), pins("dev.txt")
+def test_the_run_lock_adds_the_offline_voice_and_no_dev_tool() -> None:
+    run = {n for n, _ in pins("run.txt")}
+    assert {name(r) for r in project()[""] + project()["synth"]} <= run
+    assert run >= OFFLINE_VOICE
+    assert not run & (GOOGLE_VOICE | TOOLS | {"gunicorn"})
+
+
+def test_the_dev_lock_adds_synthesis_and_tools_at_the_same_versions() -> None:
+    web, run, dev = pins("web.txt"), pins("run.txt"), pins("dev.txt")
     wanted = {name(r) for extra in project().values() for r in extra} - {"ivr"}
     assert wanted <= {n for n, _ in dev}
-    assert ENGINES - {"grpcio"} <= {n for n, _ in dev}
-    for (package, _), version in web.items():  # markers may differ: dev needs more on some Pythons
-        assert version in {v for (n, _), v in dev.items() if n == package}, f"{package}: web {version}"
+    assert {n for n, _ in dev} >= ENGINES | TOOLS
+    assert "gunicorn" not in {n for n, _ in dev}
+    for smaller, bigger, names in ((web, run, "web/run"), (run, dev, "run/dev")):
+        for (package, _), version in smaller.items():  # markers may differ: more is needed on some Pythons
+            assert version in {v for (n, _), v in bigger.items() if n == package}, (
+                f"{names} {package} {version}"
+            )
+
+
+def installs(target: str) -> list[str]:
+    """The lock files `make <target>` installs on a fresh clone, in order (make's dry run: nothing runs)."""
+    done = subprocess.run(
+        ["make", "--dry-run", "--always-make", target], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return re.findall(r"--require-hashes -r (requirements/\S+)", done.stdout)
+
+
+@pytest.mark.parametrize(
+    ("target", "locks"),
+    [
+        ("run", ["requirements/run.txt"]),
+        ("synth", ["requirements/run.txt"]),
+        ("pytest", ["requirements/run.txt", "requirements/dev.txt"]),
+        ("lint", ["requirements/run.txt", "requirements/dev.txt"]),
+    ],
+    ids=["run", "synth", "pytest", "lint"],
+)
+def test_make_installs_the_run_lock_and_the_tests_add_the_dev_lock(target: str, locks: list[str]) -> None:
+    assert installs(target) == locks
 
 
 def test_the_image_installs_the_web_lock_with_hashes() -> None:

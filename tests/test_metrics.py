@@ -1,4 +1,4 @@
-"""GET /metrics: not public, counts calls, answers, transfers, rejections; gunicorn's workers add up."""
+"""GET /metrics: not public, counts calls, answers, transfers, rejections; the server's workers add up."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-from test_server import GUNICORN, environment, free_port, launch, post
+from test_server import SERVE, environment, free_port, launch, post
 
 from helpers import ROOT, FixedClock, make_app, parse, sign, twilio_for
 from ivr.config import StartRefused
@@ -76,13 +76,13 @@ def metrics_text(url: str) -> str:
         return str(response.read().decode())
 
 
-def test_gunicorn_workers_add_up_and_a_graceful_stop_writes_the_journal(files: Path, tmp_path: Path) -> None:
+def test_the_workers_add_up_and_a_graceful_stop_writes_the_journal(files: Path, tmp_path: Path) -> None:
     port = free_port()
     env = environment(files, port)
     env.update(IVR_METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "counter_99999.db").write_bytes(b"left over from a previous run")
-    proc, url = launch(env, port)
+    proc, url = launch(env, port, tmp_path / "serve.log")
     try:
         for n in range(6):  # over keep-alive-free connections: both workers take some
             form = {"CallSid": f"CA{n}", "From": "+819012345678"}
@@ -99,10 +99,8 @@ def test_gunicorn_workers_add_up_and_a_graceful_stop_writes_the_journal(files: P
     assert not (tmp_path / "metrics" / "counter_99999.db").exists()
 
 
-def test_gunicorn_refuses_a_database_behind_its_migrations(files: Path, tmp_path: Path) -> None:
+def test_serve_refuses_a_database_behind_its_migrations(files: Path, tmp_path: Path) -> None:
     env = {**environment(files, free_port()), "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
-    result = subprocess.run(
-        [*GUNICORN, "app:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run(SERVE, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "run `flask --app app ivr db upgrade` first" in result.stdout + result.stderr

@@ -42,14 +42,14 @@ def health(url: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def replicas(files: Path, postgres: str) -> Iterator[list[str]]:
-    """Two gunicorn services (one worker each) on the same ops files and the same database."""
+def replicas(files: Path, postgres: str, tmp_path: Path) -> Iterator[list[str]]:
+    """Two serve.py services (one worker each) on the same ops files and the same database."""
     processes, urls = [], []
-    for _ in range(2):
+    for n in range(2):
         port = free_port()
         env = environment(files, port)
         env.update(DATABASE_URL=postgres, WEB_CONCURRENCY="1", IVR_RELOAD_INTERVAL_S="0.5")
-        process, url = launch(env, port)
+        process, url = launch(env, port, tmp_path / f"replica{n}.log")
         processes.append(process)
         urls.append(url)
     try:

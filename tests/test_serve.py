@@ -5,54 +5,40 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
+import pytest
 from test_metrics import METRICS_TOKEN, metrics_text
-from test_server import environment, free_port, post
+from test_server import SERVE, environment, free_port, launch, post
 
 from helpers import ROOT, run_python, sign
 from ivr.store import engine as engines
 from ivr.store.report import counts
 from ivr.web.deadline import Deadline
 
-SERVE = [sys.executable, str(ROOT / "serve.py")]
 
-
-def serve_env(files: Path, port: int) -> dict[str, str]:
-    env = environment(files, port)
-    env.update(HOST="127.0.0.1", PORT=str(port))
-    return env
-
-
-def wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, workers: int = 2) -> None:
-    """Every worker booted (a worker stopped while it still loads the app is killed after 10 s)."""
-    for _ in range(300):
-        if log.read_text().count("[INFO] Started worker-") >= workers:
-            break
-        assert proc.poll() is None, "serve.py exited"
-        time.sleep(0.1)
-    urllib.request.urlopen(url + "/healthz", timeout=5)
+def stop(proc: subprocess.Popen[bytes], log: Path) -> str:
+    """A graceful stop (SIGTERM, as a container's): what the server wrote, once it exited 0."""
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    out = log.read_text()
+    assert proc.returncode == 0, out
+    return out
 
 
 def test_workers_add_up_a_graceful_stop_writes_the_journal_and_logs_no_number(
     files: Path, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = serve_env(files, port)
+    env = environment(files, port)
     metrics = tmp_path / "metrics"
-    env.update(IVR_METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    env.update(IVR_METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(metrics), IVR_ACCESS_LOG="1")
     metrics.mkdir()
     (metrics / "counter_99999.db").write_bytes(b"left over from a previous run")
     log = tmp_path / "serve.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(SERVE, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = launch(env, port, log)
     idle: list[socket.socket] = []
     try:
-        wait_up(url, proc, log)
         # idle keep-alive connections (a proxy's pool, wrk's) must not starve a new one (backpressure)
         idle += [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(48)]
         for sock in idle:
@@ -62,22 +48,42 @@ def test_workers_add_up_a_graceful_stop_writes_the_journal_and_logs_no_number(
             form = {"CallSid": f"CA{n}", "From": "+819012345678"}
             assert post(url, "/voice", form, sign("https://ivr.example.jp/voice", form))[0] == 200
         assert post(url, "/voice", {"CallSid": "CA9"}, None)[0] == 403
+        assert post(url, "/voice?to=09012345678", {"CallSid": "CA9"}, None)[0] == 403  # a forged request
         assert "ivr_calls_total 6.0" in metrics_text(url)
         assert any(metrics.glob("gauge_livesum_*.db"))  # the workers' journal depth gauges
     finally:
         for sock in idle:
             sock.close()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    out = log.read_text()
-    assert proc.returncode == 0, out
+        out = stop(proc, log)
     engine = engines.create(env["DATABASE_URL"])
     assert counts(engine) == (6, 6)  # each call's start menu row: written by the workers' exit
     engine.dispose()
     assert not (metrics / "counter_99999.db").exists()
     assert not list(metrics.glob("gauge_livesum_*.db")), out  # each worker marked itself dead at exit
-    assert '"POST /voice?" 200' in out  # the access log, path and query only
+    assert out.count('"POST /voice?" 200') == 6  # IVR_ACCESS_LOG=1: the access log, path and query only
+    assert out.count('"POST /voice?" 403') == 1
+    assert out.count('"POST /voice?to=09*******78" 403') == 1  # masked like every other line
     assert "incoming call=CA0 from=+81********78" in out
+    assert "9012345678" not in out
+
+
+@pytest.mark.parametrize("setting", [None, "0", ""], ids=["unset", "0", "empty"])
+def test_the_access_log_is_off_unless_asked(files: Path, tmp_path: Path, setting: str | None) -> None:
+    port = free_port()
+    env = environment(files, port)
+    if setting is not None:
+        env["IVR_ACCESS_LOG"] = setting
+    log = tmp_path / "serve.log"
+    proc, url = launch(env, port, log)
+    try:
+        form = {"CallSid": "CA1", "From": "+819012345678"}
+        assert post(url, "/voice", form, sign("https://ivr.example.jp/voice", form))[0] == 200
+        assert post(url, "/voice?to=09012345678", {"CallSid": "CA9"}, None)[0] == 403
+    finally:
+        out = stop(proc, log)
+    assert "incoming call=CA1 from=+81********78" in out  # the call log is there: the output was read
+    assert "[INFO] Started worker-" in out
+    assert '"POST /voice' not in out and "/healthz" not in out
     assert "9012345678" not in out
 
 
@@ -85,7 +91,7 @@ def test_serve_refuses_to_start_with_a_broken_flow(files: Path) -> None:
     flows = files / "flows.yaml"
     flows.write_text(flows.read_text("utf-8").replace("menu: s2}", "menu: s9}"), "utf-8")
     result = subprocess.run(
-        SERVE, cwd=ROOT, env=serve_env(files, free_port()), capture_output=True, text=True, timeout=60
+        SERVE, cwd=ROOT, env=environment(files, free_port()), capture_output=True, text=True, timeout=60
     )
     output = result.stdout + result.stderr
     assert result.returncode == 4  # refused before any worker started: no respawn loop

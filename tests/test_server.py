@@ -1,4 +1,4 @@
-"""The real thing: gunicorn with the production config, answering signed webhooks over HTTP."""
+"""The real thing: serve.py as production starts it, answering signed webhooks over HTTP."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 
 from helpers import DATA_KEY, NUMBER_KEY, ROOT, SECRET_KEY, TOKEN, migrated_sqlite, sign
 
-GUNICORN = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+SERVE = [sys.executable, str(ROOT / "serve.py")]  # as the image runs it: `python serve.py`
 
 
 def free_port() -> int:
@@ -41,30 +41,35 @@ def environment(files: Path, port: int) -> dict[str, str]:
         IVR_PROMPTS=str(files / "prompts"),
         IVR_AUDIO=str(files / "audio"),
         WEB_CONCURRENCY="2",
-        GUNICORN_BIND=f"127.0.0.1:{port}",
+        HOST="127.0.0.1",
+        PORT=str(port),
     )
     return env
 
 
-def launch(env: dict[str, str], port: int) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn with the production config on a port, once /healthz answers (logs discarded)."""
-    proc = subprocess.Popen(
-        [*GUNICORN, "app:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def launch(env: dict[str, str], port: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """serve.py on a port, its output in log, once every worker has booted and /healthz answers."""
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(SERVE, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_up(url, proc, log, int(env["WEB_CONCURRENCY"]))
     return proc, url
 
 
+def wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, workers: int) -> None:
+    """Every worker booted (a worker stopped while it still loads the app is killed after 10 s)."""
+    for _ in range(300):
+        if log.read_text().count("[INFO] Started worker-") >= workers:
+            break
+        assert proc.poll() is None, "serve.py exited:\n" + log.read_text()
+        time.sleep(0.1)
+    urllib.request.urlopen(url + "/healthz", timeout=5)
+
+
 @pytest.fixture
-def server(files: Path) -> Iterator[str]:
+def server(files: Path, tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    proc, url = launch(environment(files, port), port)
+    proc, url = launch(environment(files, port), port, tmp_path / "serve.log")
     try:
         yield url
     finally:
@@ -84,7 +89,7 @@ def post(url: str, path: str, form: dict[str, str], signature: str | None) -> tu
         return error.code, error.read(), error.headers["Content-Type"]
 
 
-def test_gunicorn_serves_signed_webhooks_and_rejects_unsigned(server: str) -> None:
+def test_serve_serves_signed_webhooks_and_rejects_unsigned(server: str) -> None:
     form = {"CallSid": "CA1", "From": "+819012345678"}
     status, body, content_type = post(server, "/voice", form, sign("https://ivr.example.jp/voice", form))
     assert (status, content_type) == (200, "text/xml; charset=utf-8")
@@ -98,11 +103,11 @@ def test_gunicorn_serves_signed_webhooks_and_rejects_unsigned(server: str) -> No
     assert gather is not None and gather.get("action") == "https://ivr.example.jp/voice/key?p=12&n=0&x=0"
 
 
-def test_gunicorn_refuses_to_start_with_a_broken_flow(files: Path) -> None:
+def test_serve_refuses_to_start_with_a_broken_flow(files: Path) -> None:
     flows = files / "flows.yaml"
     flows.write_text(flows.read_text("utf-8").replace("menu: s2}", "menu: s9}"), "utf-8")
     result = subprocess.run(
-        [*GUNICORN, "app:app"],
+        SERVE,
         cwd=ROOT,
         env=environment(files, free_port()),
         capture_output=True,
@@ -114,12 +119,10 @@ def test_gunicorn_refuses_to_start_with_a_broken_flow(files: Path) -> None:
     assert "menu 's9' does not exist" in result.stdout + result.stderr
 
 
-def test_gunicorn_refuses_to_start_without_a_token(files: Path) -> None:
+def test_serve_refuses_to_start_without_a_token(files: Path) -> None:
     env = environment(files, free_port())
     del env["TWILIO_AUTH_TOKEN"]
-    result = subprocess.run(
-        [*GUNICORN, "app:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run(SERVE, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "TWILIO_AUTH_TOKEN is not set" in result.stdout + result.stderr
 

@@ -390,7 +390,7 @@ def test_stop_waits_for_the_batch_the_thread_is_writing(migrated_url: str) -> No
 
 
 def test_a_forked_child_writes_with_a_thread_of_its_own(migrated_url: str) -> None:
-    """A worker forked after its parent's journal started a thread (gunicorn's preload, granian's
+    """A worker forked after its parent's journal started a thread (a server's preloaded app, granian's
     workers) writes its events with a thread of its own, without waiting for its stop."""
     journal = Journal(engines.create(migrated_url), interval_s=0.05)
     start = dt.datetime(2026, 11, 25, 1, 0, 0)

@@ -183,7 +183,7 @@ class Journal:
         return True
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Flush and stop the thread (the process's exit, the request deadline)."""
+        """Flush and stop the thread (at a worker's exit, or past the request deadline)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()

@@ -2,8 +2,7 @@
 
 Twilio waits 15 s for a webhook; a request still running after IVR_REQUEST_TIMEOUT_S (10 s) is stuck,
 and its worker ends (after writing its journal and its pending log lines) so that the server starts a
-fresh one, as gunicorn's `timeout` did. A watcher thread looks once a second; a request costs two dict
-operations.
+fresh one. A watcher thread looks once a second; a request costs two dict operations.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""GET /metrics for Prometheus, behind a bearer token; multiprocess mode under gunicorn or granian."""
+"""GET /metrics for Prometheus, behind a bearer token; multiprocess mode under granian's workers."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def journal_changed(journal: Journal) -> None:
 
 
 def process_exit() -> None:
-    """This worker ends: its live gauges stop counting (gunicorn's master does it in child_exit)."""
+    """This worker ends: its live gauges stop counting (granian's master does not mark dead workers)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
