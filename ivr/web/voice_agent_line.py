@@ -68,7 +68,7 @@ def _agent() -> tuple[str, str] | None:
 
 def _journal(step: LineStep) -> None:
     for said in step.notes:
-        note(said.event, pressed="", form=None, **said.fields)  # named: no field can stand for either
+        note(said.event, **said.fields)
 
 
 def answer(loaded: Loaded, step: LineStep, name: str = "", callback_id: int = 0) -> Response:

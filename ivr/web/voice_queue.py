@@ -30,7 +30,7 @@ def _int(name: str) -> int:
 def answer(loaded: Loaded, step: Step, asked: int, k: str = "") -> Response:
     """Journal what the step says happened, then its TwiML (a `queue` step: into the queue or the offer)."""
     for said in step.notes:
-        note(said.event, pressed="", form=None, **said.fields)  # named: no field can stand for either
+        note(said.event, **said.fields)
     if step.kind == "queue":
         return enqueue_or_offer(loaded, step.path)
     return twiml(queue_render.step(loaded.renderer, step, asked, k))
