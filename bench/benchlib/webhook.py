@@ -97,6 +97,7 @@ def main(argv: list[str]) -> int:
     load = {"connections": args.connections, "threads": args.threads}
     full: dict[tuple[str, str], list[wrk.WrkResult]] = {}
     half: dict[str, wrk.WrkResult] = {}
+    reference: dict[str, wrk.WrkResult] = {}
     with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp, ExitStack() as stack:
         files = copy_ops_files(Path(tmp) / "ops")
         env = service_env(files)
@@ -129,16 +130,26 @@ def main(argv: list[str]) -> int:
         for name, file in files_of.items():  # the hotline paced at half its capacity (32 connections)
             rate = wrk.pooled_rps(full["hotline", name]) / 2
             per_thread = f"{rate / args.threads:.1f}"
-            hotline = servers["hotline"].url
-            half[name] = wrk.run(
-                "half", hotline, file, per_thread, duration_s=args.duration, script=wrk.PACED_LUA, **load
-            )
-            half[name].data["target_rps"] = rate
-    return conclude(out, *report(full, half, args))
+            for label in ("hotline", "limit"):  # the limit app at the same rate: what the machine allows
+                paced = wrk.run(
+                    f"half {label}",
+                    servers[label].url,
+                    file,
+                    per_thread,
+                    duration_s=args.duration,
+                    script=wrk.PACED_LUA,
+                    **load,
+                )
+                paced.data["target_rps"] = rate
+                (half if label == "hotline" else reference)[name] = paced
+    return conclude(out, *report(full, half, reference, args))
 
 
 def report(
-    full: dict[tuple[str, str], list[wrk.WrkResult]], half: dict[str, wrk.WrkResult], args: argparse.Namespace
+    full: dict[tuple[str, str], list[wrk.WrkResult]],
+    half: dict[str, wrk.WrkResult],
+    reference: dict[str, wrk.WrkResult],
+    args: argparse.Namespace,
 ) -> tuple[dict[str, object], list[str]]:
     """Print the figures against the targets: (summary, what missed its target)."""
     summary: dict[str, object] = {}
@@ -154,7 +165,8 @@ def report(
         )
         print(
             f"{'':5} half load: {paced.rps:.0f} of {paced.data['target_rps']:.0f} req/s,"
-            f" p99 {p99:.2f} ms (target ≤ {args.max_half_p99_ms})"
+            f" p99 {p99:.2f} ms (target ≤ {args.max_half_p99_ms}); the limit app at that rate:"
+            f" p99 {reference[name].ms('p99_us'):.2f} ms"
         )
         if pg := rps.get("hotline-pg"):
             print(
@@ -165,8 +177,15 @@ def report(
             failures.append(f"{name}: hotline/limit {ratio:.3f} < {args.min_ratio}")
         if p99 > args.max_half_p99_ms:
             failures.append(f"{name}: half-load p99 {p99:.2f} ms > {args.max_half_p99_ms} ms")
-        summary[name] = {"rps": rps, "ratio": ratio, "round_ratios": rounds, "half": paced.data}
-    errors = sum(r.errors for runs in full.values() for r in runs) + sum(h.errors for h in half.values())
+        summary[name] = {
+            "rps": rps,
+            "ratio": ratio,
+            "round_ratios": rounds,
+            "half": paced.data,
+            "half_limit": reference[name].data,
+        }
+    paced_runs = [*half.values(), *reference.values()]
+    errors = sum(r.errors for runs in full.values() for r in runs) + sum(h.errors for h in paced_runs)
     print(f"errors: {errors} (socket errors, timeouts, statuses ≥ 400)")
     if errors:
         failures.append(f"{errors} errors")
