@@ -11,7 +11,7 @@ from ivr.store import extension as store
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
-    """Build the hotline app: configuration, logging, the flow, the web layer, the ops commands.
+    """Build the hotline app: configuration, logging, the flow, the store, the web layer, the console, ops.
 
     serving=True (`app.py`, under serve.py) refuses to start on a missing secret or a broken flow;
     serving=False (the ops commands) reports them, so `ivr check` can say what is wrong.
