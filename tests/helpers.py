@@ -213,3 +213,13 @@ def without_queue(flows: Path) -> None:
     start = next(i for i, line in enumerate(lines) if line.startswith("queue:"))
     end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i].startswith(" "))
     flows.write_text("".join(lines[:start] + lines[end:]), "utf-8")
+
+
+def closed_port_url() -> str:
+    """A PostgreSQL URL on a local port nothing listens on: a database that is down."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing"

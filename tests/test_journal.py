@@ -12,7 +12,16 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import DateTime, Engine, event, select
 
-from helpers import CLOSED_INSTANT, OPEN_INSTANT, FixedClock, make_app, parse, twilio_for, wait_for
+from helpers import (
+    CLOSED_INSTANT,
+    OPEN_INSTANT,
+    FixedClock,
+    closed_port_url,
+    make_app,
+    parse,
+    twilio_for,
+    wait_for,
+)
 from ivr import clock
 from ivr.store import engine as engines
 from ivr.store import extension as store
@@ -527,3 +536,73 @@ def test_a_webhook_reads_its_form_through_the_request_context_once(
     assert len(lookups) == 1
     with engines.create(journal_app.config["DATABASE_URL"]).connect() as connection:
         assert connection.execute(select(events.c.call_sid)).scalars().all() == ["CA1"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("CallDuration", "99999999999999999999"),  # beyond SQLite's integer and PostgreSQL's int4
+        ("CallDuration", "１２"),  # full-width digits: no count of seconds
+        ("From", "+81" + "9" * 40),  # longer than number_masked's 32 characters
+        ("CallStatus", "in-progress-and-then-some-more"),  # longer than calls.status
+    ],
+    ids=["huge-duration", "full-width-duration", "40-digit-from", "long-status"],
+)
+def test_an_odd_field_is_made_to_fit_and_the_journal_goes_on(
+    journal_app: Flask, clock: FixedClock, field: str, value: str
+) -> None:
+    """One odd value in a signed request made its batch retry for ever: every later call was lost."""
+    twilio = twilio_for(journal_app.test_client())
+    odd = Caller(twilio, clock, "CA-odd", value if field == "From" else NUMBER)
+    odd.post("/voice", after_s=0)
+    status = {"CallStatus": "completed", "CallDuration": "60", **({field: value} if field != "From" else {})}
+    odd.post("/voice/status", 5.0, **status)
+    for n in range(3):  # the calls after it on the same worker
+        Caller(twilio, clock, f"CA-later-{n}").call(("", "1"))
+    flushed(journal_app)
+    assert journal_of(journal_app).status()["ok"] is True
+    with engines.create(journal_app.config["DATABASE_URL"]).connect() as connection:
+        rows = {r.call_sid: r for r in connection.execute(select(calls))}
+    assert sorted(rows) == ["CA-later-0", "CA-later-1", "CA-later-2", "CA-odd"]
+    row = rows["CA-odd"]
+    assert row.duration_s == (None if field == "CallDuration" else 60)
+    assert (
+        len(row.number_masked) <= 32 and len(row.number_hash) == 64 and "9999999999" not in row.number_masked
+    )
+    assert len(row.status) <= 20
+
+
+def test_rows_the_database_refuses_are_set_aside_and_the_rest_written(
+    migrated_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch the database refuses is split until the refused rows stand alone; the others are written."""
+    engine = engines.create(migrated_url)
+    changes: list[int] = []
+    journal = Journal(engine, interval_s=60, on_change=lambda j: changes.append(j.dead))
+    t0 = dt.datetime(2026, 12, 1)
+    bad = {3: Event("CA-3", t0, "status", duration_s=10**20), 7: Event("CA-7", t0, "menu", amount=-(10**20))}
+    for i in range(10):
+        journal.note(
+            bad.get(i) or Event(f"CA-{i}", t0 + dt.timedelta(seconds=i), "menu", number_masked="+81****78")
+        )
+    with caplog.at_level("ERROR", logger="ivr.journal.dead"):
+        assert journal.write_once() == 8
+    assert (journal.dead, journal.depth, journal.last_error, changes[-1]) == (2, 0, None, 2)  # metrics told
+    assert journal.status()["ok"] is False and journal.status()["refused"] == 2
+    refused = [r for r in caplog.records if r.name == "ivr.journal.dead"]
+    assert ["CA-3" in r.getMessage() and "CA-7" not in r.getMessage() for r in refused] == [True, False]
+    with engine.connect() as connection:
+        written = connection.execute(select(events.c.call_sid).order_by(events.c.id)).scalars().all()
+    engine.dispose()
+    assert written == [f"CA-{i}" for i in (0, 1, 2, 4, 5, 6, 8, 9)]  # in their order
+
+
+def test_a_database_that_is_down_is_not_mistaken_for_refused_rows() -> None:
+    """A failure of the connection keeps every row to retry: nothing is set aside."""
+    down = engines.create(closed_port_url())
+    journal = Journal(down, interval_s=60)
+    t0 = dt.datetime(2026, 12, 1)
+    for i in range(4):
+        journal.note(Event(f"CA-{i}", t0, "menu"))
+    assert journal.write_once() == 0
+    assert (journal.dead, journal.depth) == (0, 4) and journal.last_error is not None

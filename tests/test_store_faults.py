@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
-from helpers import ROOT, FixedClock, make_app, parse, twilio_for
+from helpers import ROOT, FixedClock, closed_port_url, make_app, parse, twilio_for
 from ivr.config import StartRefused
 from ivr.store import engine as engines
 from ivr.store import extension as store
@@ -46,15 +46,6 @@ def call(twilio: Twilio, sid: str) -> None:
     for position, digits in STEPS:
         parse(twilio.post(f"/voice/key?p={position}&n=0&x=0", Digits=digits, **form))
     parse(twilio.post("/voice/status", CallStatus="completed", CallDuration="20", **form))
-
-
-def closed_port_url() -> str:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing"
 
 
 @pytest.mark.parametrize(

@@ -202,6 +202,7 @@ def flows_by_worker(server: Server) -> dict[int, tuple[str, bool]]:
 def converge(server: Server, flows: Path) -> list[str]:
     """Idle: a good edit then a broken one, each worker on the good one; then the original, no error left."""
     failures, original = [], flows.read_text("utf-8")
+    time.sleep(RELOAD_INTERVAL_S * 2 + 1)  # every worker back on the original the editor restored last
     before = {flow for flow, _ in flows_by_worker(server).values()}
     flows.write_text(original.replace("timeout_s: 6 ", "timeout_s: 9 ", 1), "utf-8")
     time.sleep(RELOAD_INTERVAL_S + 0.5)

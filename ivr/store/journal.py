@@ -21,12 +21,24 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exc
 
 from ivr.store.rows import Event, KnownCalls
 from ivr.store.write import write_batch
 
 log = logging.getLogger("ivr.journal")
+dead_log = logging.getLogger("ivr.journal.dead")  # the rows the database refused, masked like every line
+
+
+def refused(error: BaseException) -> bool:
+    """The database (or its driver) refused the rows themselves: the same rows would fail again.
+
+    A failure of the connection, the disk or a lock is not refusal: those rows are retried as they are.
+    """
+    if isinstance(error, exc.DBAPIError):
+        return isinstance(error, exc.DataError | exc.IntegrityError) and not error.connection_invalidated
+    # not the database's own error: the driver could not convert a row (an integer beyond its column's)
+    return not isinstance(error, exc.SQLAlchemyError | OSError)
 
 
 def _forget_threads() -> None:
@@ -89,6 +101,7 @@ class Journal:
         _journals.add(self)
         self._stopping = False
         self.dropped = 0
+        self.dead = 0  # rows the database refused, set aside in the dead-letter log
         self.written = 0
         self.failures = 0
         self.last_error: str | None = None
@@ -155,24 +168,54 @@ class Journal:
             batch = self._take()
             if not batch:
                 return 0
-            try:
-                write_batch(self.engine, batch, self._known)
-            except Exception as error:  # any database failure: keep the events, retry later
-                self._give_back(batch)
+            written, error = self._write(batch)
+            if error is not None:  # the database failed: what was not written waits to be retried
                 self.failures += 1
                 if self.last_error is None:
                     log.error(
-                        "journal: database write failed, %d events kept to retry: %s", len(batch), error
+                        "journal: database write failed, %d events kept to retry: %s",
+                        len(batch) - written,
+                        error,
                     )
                 self.last_error = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
-                return 0
-            if self.last_error is not None:
-                log.info("journal: database writes work again")
-            self.last_error = None
-            self.written += len(batch)
+                if not written:
+                    return 0
+            else:
+                if self.last_error is not None:
+                    log.info("journal: database writes work again")
+                self.last_error = None
+            self.written += written
         if self.on_change:
             self.on_change(self)
-        return len(batch)
+        return written
+
+    def _write(self, batch: list[Event]) -> tuple[int, Exception | None]:
+        """Write a batch: (events written, the failure that stopped it).
+
+        A batch whose rows the database refuses is split until each refused row stands alone: that row is
+        set aside (the dead-letter log, counted), every other one is written. Any other failure (the
+        database down, read-only, locked) gives what is not written back to the buffer, to retry.
+        """
+        parts, written = [batch], 0
+        while parts:
+            part = parts.pop()
+            try:
+                write_batch(self.engine, part, self._known)
+            except Exception as error:
+                if not refused(error):
+                    self._give_back([event for rest in (part, *reversed(parts)) for event in rest])
+                    return written, error
+                if len(part) == 1:
+                    self.dead += 1
+                    reason = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+                    dead_log.error(
+                        "journal: the database refused this row, set aside: %r (%s)", part[0], reason
+                    )
+                else:  # the first half is written first: the rows keep their order
+                    parts += [part[len(part) // 2 :], part[: len(part) // 2]]
+                continue
+            written += len(part)
+        return written, None
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Write everything buffered now (graceful stop, tests); False when the database would not take it."""
@@ -231,11 +274,12 @@ class Journal:
             backoff = min(backoff * 2, 5.0) if self.last_error else self.interval_s
 
     def status(self) -> dict[str, object]:
-        """What /healthz shows: ok, buffered, dropped, written, the last database error."""
+        """What /healthz shows: ok, buffered, dropped, refused (set aside), written, the last error."""
         return {
-            "ok": self.last_error is None and self.dropped == 0,
+            "ok": self.last_error is None and self.dropped == 0 and self.dead == 0,
             "buffered": self.depth,
             "dropped": self.dropped,
+            "refused": self.dead,
             "written": self.written,
             "last_error": self.last_error,
         }

@@ -42,6 +42,18 @@ new_event = tuple.__new__
 
 ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _DETAIL = ("digits", "answer", "menu", "outcome", "reason", "status", "error")
+# The columns' limits (ivr.store.tables): a value is made to fit when its row is made, so one odd field in
+# a request never makes the database refuse a batch. A count of seconds with more digits than this is no
+# count (an int4 on PostgreSQL holds nine digits at least).
+MAX_SECONDS_DIGITS = 9
+_KIND, _STATUS, _MASKED, _PRESSED = 20, 20, 32, 4
+
+
+def seconds(value: object) -> int | None:
+    """A count of seconds from a request field; None when it is none (not digits, or absurdly long)."""
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_SECONDS_DIGITS else None
+
 
 # event, fields, CallSid, caller's number, CallDuration, keys pressed, clock.stamp
 Note = tuple[str, Mapping[str, object], str, str | None, str | None, str, int]
@@ -59,22 +71,23 @@ def finisher(key: NumberKey) -> Callable[[Note | Event], Event]:
     def finish(note: Note | Event) -> Event:
         if isinstance(note, Event):  # a batch given back to retry, or an event noted whole (tests)
             return note
-        event, fields, sid, number, seconds, pressed, stamp = note
+        event, fields, sid, number, duration_text, pressed, stamp = note
         detail = ""
         for name in _DETAIL:  # the first of these the event carries
             if name in fields:
-                detail = str(fields[name])[:40]
+                detail = str(fields[name])[: _STATUS if event == "status" else 40]
                 break
         masked = hashed = duration = amount = None
         if number:
-            masked, hashed = mask_number(number), key.hash(number)
-        if seconds is not None:
-            duration = int(seconds) if seconds.isdigit() else None
-        if "wait_s" in fields and str(fields["wait_s"]).isdigit():
-            amount = int(str(fields["wait_s"]))
+            masked, hashed = mask_number(number)[:_MASKED], key.hash(number)
+        if duration_text is not None:
+            duration = seconds(duration_text)
+        if "wait_s" in fields:
+            amount = seconds(fields["wait_s"])
         position, ended = str(fields.get("p", ""))[:16], event == "status" and detail in ENDED
         at, sid = clock.from_stamp(stamp), sid[:64]
-        row = (sid, at, event, position, detail, masked, hashed, duration, ended, amount, pressed or None)
+        kind, keys = event[:_KIND], pressed[:_PRESSED] or None
+        row = (sid, at, kind, position, detail, masked, hashed, duration, ended, amount, keys)
         found: Event = new_event(Event, row)
         return found
 

@@ -40,7 +40,12 @@ JOURNAL_BUFFERED = Gauge(
 JOURNAL_DROPPED = Counter(
     "ivr_journal_dropped", "Journal events dropped: buffer full while the database failed"
 )
+JOURNAL_REFUSED = Counter(
+    "ivr_journal_refused",
+    "Journal rows the database refused, set aside in the dead-letter log (ivr.journal.dead)",
+)
 _SEEN_DROPS: dict[int, int] = {}
+_SEEN_REFUSED: dict[int, int] = {}
 _CHILDREN: dict[Counter, dict[str, Counter]] = {}
 
 
@@ -72,12 +77,16 @@ def observe(event: str, fields: Mapping[str, object]) -> None:
 
 
 def journal_changed(journal: Journal) -> None:
-    """Follow a journal's buffer depth and drops."""
+    """Follow a journal's buffer depth, its drops and the rows the database refused."""
     JOURNAL_BUFFERED.set(journal.depth)
-    new = journal.dropped - _SEEN_DROPS.get(id(journal), 0)
-    if new > 0:
-        JOURNAL_DROPPED.inc(new)
-        _SEEN_DROPS[id(journal)] = journal.dropped
+    for total, seen, counter in (
+        (journal.dropped, _SEEN_DROPS, JOURNAL_DROPPED),
+        (journal.dead, _SEEN_REFUSED, JOURNAL_REFUSED),
+    ):
+        new = total - seen.get(id(journal), 0)
+        if new > 0:
+            counter.inc(new)
+            seen[id(journal)] = total
 
 
 def process_exit() -> None:
