@@ -29,7 +29,7 @@ def check(digits: str) -> Check:
     """ok: 10–11 digits starting with 0 that reach a person; service: a number we must not call back."""
     if SHORT_SERVICE.match(digits):
         return "service"
-    if not digits.isdigit() or not digits.startswith("0") or digits.startswith("00"):
+    if not (digits.isascii() and digits.isdigit()) or not digits.startswith("0") or digits.startswith("00"):
         return "invalid"
     if digits.startswith(SERVICE_PREFIXES):
         return "service"

@@ -68,8 +68,10 @@ def guard() -> BaseResponse | None:
 
 
 def _safe_next(target: str | None) -> str:
-    parts = urlsplit(target or "")
-    if target and not parts.scheme and not parts.netloc and parts.path.startswith("/console"):
+    target = target or ""
+    parts = urlsplit(target)
+    printable = target.isascii() and target.isprintable()  # no CR or LF into the Location header
+    if printable and not parts.scheme and not parts.netloc and parts.path.startswith("/console"):
         return target
     return url_for("console.now")
 

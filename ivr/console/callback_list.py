@@ -61,7 +61,8 @@ def _page(status: int = 200, **shown: Any) -> tuple[str, int]:
 def callback_list() -> tuple[str, int]:
     """Open reservations in the order callers first asked for a person, then the latest finished ones."""
     saved = request.args.get("saved", "")
-    return _page(saved=int(saved) if saved.isdigit() else None, result=request.args.get("result", ""))
+    known = saved.isascii() and saved.isdigit() and len(saved) < 10
+    return _page(saved=int(saved) if known else None, result=request.args.get("result", ""))
 
 
 def _sealer() -> Sealer | None:

@@ -47,6 +47,9 @@ def require(role: str) -> Callable[[F], F]:
     return wrap
 
 
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)  # the days the console reports on
+
+
 class BadRange(ValueError):
     """A date range the pages cannot use; the message says how to write it (in Japanese)."""
 
@@ -61,6 +64,8 @@ def day_range(start: str | None, end: str | None) -> tuple[dt.date, dt.date, dt.
         raise BadRange("日付は 2026-11-25 のように書いてください") from error
     if last < first:
         raise BadRange("終了日は開始日と同じか、それより後にしてください")
+    if first < EARLIEST or last > LATEST:  # beyond these, a day's Tokyo bounds leave datetime's range
+        raise BadRange(f"日付は {EARLIEST} から {LATEST} までで指定してください")
     begin = dt.datetime.combine(first, dt.time(), TOKYO)
     return first, last, begin, dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), TOKYO)
 

@@ -175,7 +175,7 @@ def choose(loaded: Loaded, name: str) -> Response:
 
 def _callback_id() -> int:
     value = request.args.get("id", "")
-    return int(value) if value.isdigit() else 0
+    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 def _record(loaded: Loaded, name: str, result: str) -> Response:

@@ -24,7 +24,7 @@ protect(bp)
 
 def _int(name: str) -> int:
     value = request.form.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 7 else 0
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 else 0
 
 
 def answer(loaded: Loaded, step: Step, asked: int, k: str = "") -> Response:

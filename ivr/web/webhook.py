@@ -42,7 +42,7 @@ def count(name: str, limit: int = MAX_COUNT, args: Mapping[str, str] | None = No
     `args`: the query when the view already holds it (each `request` lookup costs).
     """
     value = (request.args if args is None else args).get(name, "0")
-    return min(int(value), limit) if value.isdigit() and len(value) < 3 else 0
+    return min(int(value), limit) if value.isascii() and value.isdigit() and len(value) < 3 else 0
 
 
 def raw_position(args: Mapping[str, str] | None = None) -> str:
@@ -70,7 +70,7 @@ def asked() -> int:
     """When the caller first asked for a person, as carried in the URL (`t`); now when missing or absurd."""
     value = request.args.get("t", "")
     now = now_s()
-    if value.isdigit() and now - 86400 < int(value) <= now + 60:
+    if value.isascii() and value.isdigit() and now - 86400 < int(value) <= now + 60:
         return int(value)
     return now
 
