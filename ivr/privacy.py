@@ -29,6 +29,15 @@ def scrub(text: str) -> str:
     return _NUMBER.sub(lambda m: mask_number(m.group(1)), text)
 
 
+# Control characters from a request escaped as \xNN: a field with a line break would forge a log line.
+_CONTROLS = str.maketrans({c: f"\\x{c:02x}" for c in (*range(32), 127)})
+
+
+def printable(text: str) -> str:
+    """The text with its control characters escaped, for a log line built from request fields."""
+    return text.translate(_CONTROLS)
+
+
 class MaskingFilter(logging.Filter):
     """Rewrites each record's message with numbers masked, whoever logged it."""
 

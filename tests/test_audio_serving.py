@@ -101,3 +101,14 @@ def test_head_has_headers_and_no_body(audio_app: Flask) -> None:
 )
 def test_no_path_traversal_or_other_files(audio_app: Flask, path: str) -> None:
     assert audio_app.test_client().get(path).status_code == 404
+
+
+@pytest.mark.parametrize("target", ["outside", "inside"], ids=["to-a-file-outside", "to-a-file-inside"])
+def test_a_link_in_the_audio_folder_is_not_served(audio_app: Flask, files: Path, target: str) -> None:
+    """A link named like a prompt served what it pointed at (/etc/hostname in the probe)."""
+    outside = files / "secret.wav"
+    outside.write_bytes(b"not for callers")
+    pointed = outside if target == "outside" else files / "audio" / "greeting-0123456789ab.wav"
+    (files / "audio" / "linked-0123456789ab.wav").symlink_to(pointed)
+    assert audio_app.test_client().get("/audio/linked-0123456789ab.wav").status_code == 404
+    assert audio_app.test_client().get("/audio/greeting-0123456789ab.wav").status_code == 200

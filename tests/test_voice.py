@@ -417,3 +417,23 @@ def test_without_its_audio_the_slow_replay_is_said_slower_where_say_can(
         assert (say.text, list(say)) == (speech, [])
     else:
         assert [(c.tag, c.attrib, c.text) for c in say] == [("prosody", {"rate": prosody}, speech)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("CallStatus", "completed\nstatus call=CA-forged from=-"),
+        ("CallSid", "CA1\r\nincoming call=CA2"),
+        ("CallStatus", "\x1b[31mred"),
+    ],
+    ids=["line-feed", "carriage-return", "terminal-escape"],
+)
+def test_a_request_field_cannot_forge_a_log_line(
+    twilio: Twilio, caplog: pytest.LogCaptureFixture, field: str, value: str
+) -> None:
+    """Control characters from a request are escaped: one webhook, one line of the call log."""
+    caplog.set_level("INFO", logger="ivr.call")
+    twilio.post("/voice/status", **{"CallStatus": "completed", field: value})
+    lines = [r.getMessage() for r in caplog.records if r.name == "ivr.call"]
+    assert len(lines) == 1 and lines[0].startswith("status ")
+    assert not any(ch in lines[0] for ch in "\n\r\x1b") and "\\x" in lines[0]

@@ -16,7 +16,9 @@ ONE_YEAR = 31_536_000
 def audio(name: str) -> Response:
     """Serve one WAV file with ETag, Last-Modified, 304 and a year of immutable caching."""
     folder = Path(current_app.config["IVR_AUDIO"])
-    if not SAFE_NAME.match(name) or ".." in name or not (folder / name).is_file():
+    path = folder / name
+    # a regular file of the folder itself: a link placed there could point anywhere on the machine
+    if not SAFE_NAME.match(name) or ".." in name or path.is_symlink() or not path.is_file():
         abort(404)
     response = send_from_directory(
         folder, name, mimetype="audio/wav", conditional=True, etag=True, max_age=ONE_YEAR

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from flask import current_app
 
 from ivr import clock
-from ivr.privacy import mask_number
+from ivr.privacy import mask_number, printable
 from ivr.store import extension as store
 from ivr.web import metrics
 from ivr.web.form import current_request
@@ -40,7 +40,8 @@ def note(
         form = current_request().form
     if line and log.isEnabledFor(logging.INFO):
         extra = " ".join(f"{k}={v}" for k, v in fields.items())
-        log.info(f"{event} call={form.get('CallSid', '-')[:40]} from={mask_number(form.get('From'))} {extra}")
+        text = f"{event} call={form.get('CallSid', '-')[:40]} from={mask_number(form.get('From'))} {extra}"
+        log.info(printable(text))
     if count:
         try:
             metrics.observe(event, fields)

@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Request, Response, current_app, request
 from twilio.request_validator import RequestValidator, add_port, get_signature_algorithm, remove_port
 from werkzeug.datastructures import MultiDict
 
+from ivr.privacy import printable
 from ivr.web import metrics
 from ivr.web.form import current_request
 
@@ -87,7 +88,7 @@ def protect(blueprint: Blueprint) -> None:
         if signature_ok():
             return None
         metrics.SIGNATURE_REJECTIONS.inc()
-        log.warning("403: bad or missing X-Twilio-Signature for %s", request.path)
+        log.warning("403: bad or missing X-Twilio-Signature for %s", printable(request.path))
         return Response("Forbidden: invalid X-Twilio-Signature\n", status=403, mimetype="text/plain")
 
 
