@@ -87,25 +87,29 @@ def test_choose_asks_the_calendar_only_for_2_offered_in_hours() -> None:
 
 
 CONFIRM_TABLE = [
-    # (digits, keyed number that opened, caller, in queue, misses) → step
-    ("1", None, OWN, 0, 0, Step("reserve", "2", number=OWN_NATIONAL)),
-    ("1", KEYED, OWN, 1, 0, Step("reserve", "2", q=1, number=KEYED)),
-    ("1", KEYED, None, 0, 0, Step("reserve", "2", number=KEYED)),
-    ("1", None, None, 1, 0, Step("entry", "2", q=1)),
-    ("", None, "+12025550123", 0, 1, Step("entry", "2")),
-    ("2", None, OWN, 1, 0, Step("entry", "2", q=1)),
-    ("2", KEYED, OWN, 0, 1, Step("entry", "2")),
-    ("", None, OWN, 0, 0, Step("readback", "2", n=1, number=OWN_NATIONAL)),
-    ("5", KEYED, None, 1, 1, Step("readback", "2", q=1, n=2, number=KEYED)),
-    ("", None, OWN, 0, 2, Step("node", "")),
-    ("5", KEYED, OWN, 1, 2, Step("back", "2", ("queue.back",))),
-    ("", None, OWN, 1, 3, Step("back", "2", ("queue.back",))),
+    # (digits, keyed number that opened, a token in the URL?, caller, in queue, misses) → step
+    ("1", None, False, OWN, 0, 0, Step("reserve", "2", number=OWN_NATIONAL)),
+    ("1", KEYED, True, OWN, 1, 0, Step("reserve", "2", q=1, number=KEYED)),
+    ("1", KEYED, True, None, 0, 0, Step("reserve", "2", number=KEYED)),
+    ("1", None, True, None, 1, 0, Step("entry", "2", q=1)),
+    ("1", None, True, OWN, 0, 0, Step("entry", "2")),
+    ("", None, True, OWN, 1, 1, Step("entry", "2", q=1)),
+    ("", None, False, "+12025550123", 0, 1, Step("entry", "2")),
+    ("2", None, False, OWN, 1, 0, Step("entry", "2", q=1)),
+    ("2", KEYED, True, OWN, 0, 1, Step("entry", "2")),
+    ("", None, False, OWN, 0, 0, Step("readback", "2", n=1, number=OWN_NATIONAL)),
+    ("5", KEYED, True, None, 1, 1, Step("readback", "2", q=1, n=2, number=KEYED)),
+    ("", None, False, OWN, 0, 2, Step("node", "")),
+    ("5", KEYED, True, OWN, 1, 2, Step("back", "2", ("queue.back",))),
+    ("", None, False, OWN, 1, 3, Step("back", "2", ("queue.back",))),
 ]
 CONFIRM_IDS = [
     "1-own",
     "1-keyed-in-queue",
     "1-keyed-withheld",
     "keyed-no-longer-opens-withheld",
+    "keyed-no-longer-opens-never-the-caller-id",
+    "keyed-no-longer-opens-silence-in-queue",
     "no-number-any-key",
     "2-another-in-queue",
     "2-another",
@@ -118,12 +122,12 @@ CONFIRM_IDS = [
 
 
 @pytest.mark.parametrize(
-    ("digits", "keyed", "caller", "in_queue", "misses", "step"), CONFIRM_TABLE, ids=CONFIRM_IDS
+    ("digits", "keyed", "token", "caller", "in_queue", "misses", "step"), CONFIRM_TABLE, ids=CONFIRM_IDS
 )
 def test_confirm(
-    digits: str, keyed: str | None, caller: str | None, in_queue: int, misses: int, step: Step
+    digits: str, keyed: str | None, token: bool, caller: str | None, in_queue: int, misses: int, step: Step
 ) -> None:
-    assert callback_steps.confirm("2", digits, keyed, caller, in_queue, misses) == step
+    assert callback_steps.confirm("2", digits, keyed, caller, in_queue, misses, token=token) == step
 
 
 def invalid(reason: str) -> Note:

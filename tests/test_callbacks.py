@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import select
 
@@ -192,3 +193,47 @@ def test_reservations_are_listed_masked_and_revealing_is_journaled(store_app: Fl
     report = json.loads(runner.invoke(args=["ivr", "report", "--format", "json"]).output)
     assert report["callbacks"]["by_status"] == {"pending": 1}
     assert [(r["who"], r["action"]) for r in report["callbacks"]["reveals"]] == [("sato", "reveal-export")]
+
+
+def keyed_readback(app: Flask, twilio: Twilio) -> str:
+    """Key 0312345678 after the read-back of the own number: the read-back's confirm action (with `k`)."""
+    entry = parse(twilio.post(readback_action(app, twilio), Digits="2")).find("Gather")
+    assert entry is not None
+    gather = parse(twilio.post(entry.get("action", ""), Digits="0312345678")).find("Gather")
+    assert gather is not None
+    return gather.get("action", "")
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["garbage", "another-call", "another-key", "old-format"],
+    ids=["garbage", "another-calls", "rotated-key", "unbound"],
+)
+def test_a_keyed_number_that_no_longer_opens_is_asked_for_again_never_the_caller_id(
+    store_app: Flask, token: str
+) -> None:
+    """The probe: with `k` unreadable, 1 reserved the caller ID and journaled reason=keyed (承りました for a
+    number the caller never gave). Now the number is asked for again and nothing is reserved."""
+    twilio = twilio_for(store_app.test_client())
+    action = keyed_readback(store_app, twilio)
+    k = query(action)["k"]
+    other_key = Fernet.generate_key().decode("ascii")  # a key this app does not hold (rotated away)
+    replaced = {
+        "garbage": "not-a-token",
+        "another-call": Sealer(parse_keys(DATA_KEY)).seal("CA-someone-else|0312345678"),
+        "another-key": Sealer(parse_keys(other_key)).seal(f"{twilio.form['CallSid']}|0312345678"),
+        "old-format": Sealer(parse_keys(DATA_KEY)).seal("0312345678"),
+    }[token]
+    root = parse(twilio.post(action.replace(f"k={k}", f"k={replaced}"), Digits="1"))
+    gather = root.find("Gather")
+    assert gather is not None and "/voice/callback/number" in gather.get("action", "")
+    assert rows(store_app) == []
+
+
+def test_the_keyed_number_link_is_bound_to_its_call(store_app: Flask) -> None:
+    twilio = twilio_for(store_app.test_client())
+    action = keyed_readback(store_app, twilio)
+    done = parse(twilio.post(action, Digits="1"))
+    assert heard(store_app, done)[0] == "callback.done"
+    (row,) = rows(store_app)
+    assert Sealer(parse_keys(DATA_KEY)).open(row.number_sealed) == "+81312345678"

@@ -45,12 +45,23 @@ def give_up(path: str, in_queue: int, notes: tuple[Note, ...] = ()) -> Step:
 
 
 def confirm(
-    path: str, digits: str, keyed: str | None, caller: str | None, in_queue: int, misses: int
+    path: str,
+    digits: str,
+    keyed: str | None,
+    caller: str | None,
+    in_queue: int,
+    misses: int,
+    *,
+    token: bool = False,
 ) -> Step:
-    """After the read-back of the keyed number (`keyed`, when it still opens) or else the caller's own:
-    1 reserve it, 2 key another; silence or another key: read it again, twice, then give up."""
-    number = keyed or phone.national(caller)
-    if number is None:  # a keyed number that no longer opens (old link, rotated key): ask again
+    """After the read-back of the keyed number (`keyed`) or, when none was keyed (`token` False), the
+    caller's own: 1 reserve it, 2 key another; silence or another key: read it again, twice, then give up.
+
+    A keyed number that no longer opens (`token` without `keyed`: an old link, another call's, a rotated
+    key) is asked for again, never swapped for the caller ID: 承りました is for the number they gave.
+    """
+    number = keyed if token else phone.national(caller)
+    if number is None:
         return Step("entry", path, q=in_queue)
     if digits == "1":
         return Step("reserve", path, q=in_queue, number=number)

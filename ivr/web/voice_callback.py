@@ -54,16 +54,22 @@ def choose(loaded: Loaded) -> Response:
     return answer(loaded, step, asked)
 
 
+def _seal_keyed(number: str) -> str:
+    """The keyed number sealed for the URL, bound to this call: another call's link opens nothing."""
+    return store.sealer().seal(f"{request.form.get('CallSid', '')}|{number}")
+
+
 def _keyed() -> str | None:
-    """The number the caller keyed in, carried sealed in the URL (`k`), if any."""
+    """The number this call keyed in, carried sealed in the URL (`k`); None when it does not open (an old
+    link, another call's, a rotated key, garbage)."""
     token = request.args.get("k", "")
-    if not token:
-        return None
     try:
-        number = store.sealer().open(token, ttl_s=KEYED_TTL_S)
+        sid, _, number = store.sealer().open(token, ttl_s=KEYED_TTL_S).partition("|")
     except (InvalidToken, ValueError):
         return None
-    return number if phone.check(number) == "ok" else None
+    if sid != request.form.get("CallSid", "") or phone.check(number) != "ok":
+        return None
+    return number
 
 
 @bp.post("/confirm")
@@ -72,9 +78,12 @@ def confirm(loaded: Loaded) -> Response:
     """After the read-back: 1 reserve this number, 2 key another; silence or another key: read it again."""
     path, asked, in_queue = position(loaded), webhook.asked(), webhook.flag("q")
     digits = request.form.get("Digits", "").strip()[:4]
-    keyed = _keyed()
+    token = bool(request.args.get("k"))
+    keyed = _keyed() if token else None
     misses = webhook.count("n", 3)
-    step = callback_steps.confirm(path, digits, keyed, request.form.get("From"), in_queue, misses)
+    step = callback_steps.confirm(
+        path, digits, keyed, request.form.get("From"), in_queue, misses, token=token
+    )
     if step.kind == "reserve":
         return reserve(loaded, step, asked)
     return answer(loaded, step, asked, request.args.get("k", "") if keyed else "")
@@ -87,7 +96,7 @@ def number(loaded: Loaded) -> Response:
     path, asked, in_queue = position(loaded), webhook.asked(), webhook.flag("q")
     digits = request.form.get("Digits", "").strip()[:16]
     step = callback_steps.number(path, digits, in_queue, webhook.count("m", 3))
-    k = store.sealer().seal(step.number) if step.kind == "readback" else ""
+    k = _seal_keyed(step.number) if step.kind == "readback" else ""
     return answer(loaded, step, asked, k)
 
 
