@@ -316,3 +316,39 @@ def test_one_stray_quote_is_one_cause_first_and_one_folded_line(files: Path, run
     )
     assert int(folded.split()[1]) > 10
     assert summary.startswith("flows.yaml: 2 errors, 0 warnings")
+
+
+def laughs(levels: int = 9) -> str:
+    """ "Billion laughs": each level nine aliases of the one before (9**levels values once expanded)."""
+    lines, before = ['l0: &l0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]'], "l0"
+    for n in range(1, levels):
+        lines.append(f"l{n}: &l{n} [{', '.join([f'*{before}'] * 9)}]")
+        before = f"l{n}"
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (laughs(), "this part is repeated elsewhere by an alias"),
+        (("# " + "x" * 77 + "\n") * 125_000 + "menus: {}\n", "the file is 10,000,010 bytes"),  # 10 MB
+    ],
+    ids=["billion-laughs", "ten-megabytes"],
+)
+def test_a_yaml_bomb_or_a_huge_file_is_refused_at_once_with_its_line(
+    files: Path, runner: FlaskCliRunner, content: str, message: str
+) -> None:
+    """The probe: a 7.5 KB file of nested aliases took 27 s and 1.7 GB to expand; a 10 MB flows.yaml 160 s
+    of CPU. Both are refused before anything is expanded or parsed: a few KB of memory, not gigabytes."""
+    import tracemalloc
+
+    (files / "flows.yaml").write_text(content, "utf-8")
+    tracemalloc.start()
+    try:
+        code, found, _ = check(runner)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 1
+    assert any(f[0].endswith("flows.yaml") and f[1] == 1 and f[4].startswith(message) for f in found), found
+    assert peak < 50_000_000 + 2 * len(content)  # the file itself is read once, nothing is expanded

@@ -11,6 +11,8 @@ import yaml
 from ivr.flow.problems import Problem, blocking
 
 YamlPath = tuple[str | int, ...]
+# An ops file is a few kilobytes; a file this large is a mistake (or an attack), refused before parsing.
+MAX_BYTES = 1_000_000
 
 
 @dataclass
@@ -22,6 +24,8 @@ class Document:
     values: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
     keys: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    built: set[int] = field(default_factory=set, repr=False)  # the nodes built: a second time is an alias
+    repeated: set[int] = field(default_factory=set, repr=False)  # the nodes an alias repeats (said once)
 
     def at(self, path: YamlPath, *, key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of a value, or of its key; falls back to the nearest parent."""
@@ -60,6 +64,17 @@ def load(path: Path, display: str | None = None) -> Document:
 
 def parse(raw: bytes, doc: Document) -> Document:
     """Parse YAML bytes into `doc`."""
+    if len(raw) > MAX_BYTES:
+        doc.problems.append(
+            Problem(
+                doc.file,
+                1,
+                1,
+                f"the file is {len(raw):,} bytes: an ops file is at most {MAX_BYTES:,}",
+                "restore the file from the last version (it is a few kilobytes)",
+            )
+        )
+        return doc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -132,6 +147,23 @@ def parse(raw: bytes, doc: Document) -> Document:
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: YamlPath, doc: Document) -> Any:
     doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, yaml.ScalarNode):
+        # An alias (*name, or a << merge) reuses a node: expanded, a few of them nest into billions of values
+        # ("billion laughs"). Ops files need none, so the first reuse is refused, before it is expanded.
+        if id(node) in doc.built:
+            if id(node) not in doc.repeated:  # said once per part, however often it is repeated
+                doc.repeated.add(id(node))
+                doc.problems.append(
+                    Problem(
+                        doc.file,
+                        node.start_mark.line + 1,
+                        node.start_mark.column + 1,
+                        "this part is repeated elsewhere by an alias (*name or <<): ops files use none",
+                        "write the values out in full (アンカー & とエイリアス * は使えません)",
+                    )
+                )
+            return None
+        doc.built.add(id(node))
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
