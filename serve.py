@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -163,7 +164,26 @@ def preflight() -> int:
     return subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, check=False).returncode
 
 
+def port_taken(address: str, port: int) -> str | None:
+    """Why the address cannot be served on, when another process already listens there; else None.
+
+    granian's workers bind with SO_REUSEPORT, which would let a second server share the port with the first
+    and take half its calls: a plain bind, made and closed before granian starts, says so instead.
+    """
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, port))
+        except OSError as error:
+            return f"cannot listen on {address}:{port} ({error.strerror}): is another server running there?"
+    return None
+
+
 if __name__ == "__main__":
+    found = settings()
+    taken = port_taken(str(found["address"]), int(str(found["port"])))
+    if taken:
+        sys.exit(f"serve.py: {taken} Stop it, or set PORT to a free port.")
     status = preflight()
     if status:
         sys.exit(status)

@@ -127,3 +127,17 @@ def test_a_request_past_the_deadline_is_overdue() -> None:
     deadline.running[2] = (105.0, "/voice")
     assert deadline.overdue(111.0) == ["/voice/key"]
     assert deadline.overdue(109.0) == []
+
+
+def test_serve_refuses_a_port_another_server_listens_on(files: Path) -> None:
+    """granian binds with SO_REUSEPORT: a second server on a busy port shared it and took half its calls."""
+    port = free_port()
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as a running granian worker's
+        other.bind(("127.0.0.1", port))
+        other.listen()
+        result = subprocess.run(
+            SERVE, cwd=ROOT, env=environment(files, port), capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "set PORT" in result.stderr
