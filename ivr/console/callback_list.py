@@ -22,6 +22,7 @@ from ivr.store import accounts, reservations
 from ivr.store import extension as store
 from ivr.store.sealed import InvalidToken, Sealer
 from ivr.store.tables import OPEN_STATES, utc
+from ivr.web.form import whole_number
 
 # What an agent may record after calling a customer by hand (the agent line records its own).
 RECORDABLE = ("talked", "no-answer", "busy", "wrong-number")
@@ -61,8 +62,7 @@ def _page(status: int = 200, **shown: Any) -> tuple[str, int]:
 def callback_list() -> tuple[str, int]:
     """Open reservations in the order callers first asked for a person, then the latest finished ones."""
     saved = request.args.get("saved", "")
-    known = saved.isascii() and saved.isdigit() and len(saved) < 10
-    return _page(saved=int(saved) if known else None, result=request.args.get("result", ""))
+    return _page(saved=whole_number(saved, 9), result=request.args.get("result", ""))
 
 
 def _sealer() -> Sealer | None:

@@ -97,6 +97,14 @@ class TwilioRequest(Request):
     form_data_parser_class = FieldsParser
 
 
+def whole_number(value: str, max_digits: int) -> int | None:
+    """A count from a request field: ASCII digits only, at most `max_digits` of them; else None.
+
+    str.isdigit() also takes a full-width ３ or a ², which int() refuses or Twilio never sends.
+    """
+    return int(value) if len(value) <= max_digits and value.isascii() and value.isdigit() else None
+
+
 def current_request() -> TwilioRequest:
     """The request being served, itself: each attribute read through the `flask.request` proxy costs."""
     found: TwilioRequest = request._get_current_object()  # type: ignore[attr-defined]

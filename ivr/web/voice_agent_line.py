@@ -24,6 +24,7 @@ from ivr.store import extension as store
 from ivr.store.sealed import InvalidToken
 from ivr.web import webhook
 from ivr.web.calllog import note
+from ivr.web.form import whole_number
 from ivr.web.signature import protect
 from ivr.web.webhook import twiml, with_flow
 
@@ -174,8 +175,7 @@ def choose(loaded: Loaded, name: str) -> Response:
 
 
 def _callback_id() -> int:
-    value = request.args.get("id", "")
-    return int(value) if value.isascii() and value.isdigit() else 0
+    return whole_number(request.args.get("id", ""), 9) or 0
 
 
 def _record(loaded: Loaded, name: str, result: str) -> Response:

@@ -15,6 +15,7 @@ from ivr.store import extension as store
 from ivr.store.waits import BRIDGED
 from ivr.web import webhook
 from ivr.web.calllog import note
+from ivr.web.form import whole_number
 from ivr.web.signature import protect
 from ivr.web.webhook import position, twiml, with_flow
 
@@ -23,8 +24,7 @@ protect(bp)
 
 
 def _int(name: str) -> int:
-    value = request.form.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 else 0
+    return whole_number(request.form.get(name, ""), 6) or 0
 
 
 def answer(loaded: Loaded, step: Step, asked: int, k: str = "") -> Response:

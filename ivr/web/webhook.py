@@ -16,6 +16,7 @@ from ivr.call.render import minimal_fallback
 from ivr.flow.model import MAX_PATH
 from ivr.state import Loaded, get_state
 from ivr.store.tables import utc
+from ivr.web.form import whole_number
 
 
 def twiml(body: str) -> Response:
@@ -42,7 +43,7 @@ def count(name: str, limit: int = MAX_COUNT, args: Mapping[str, str] | None = No
     `args`: the query when the view already holds it (each `request` lookup costs).
     """
     value = (request.args if args is None else args).get(name, "0")
-    return min(int(value), limit) if value.isascii() and value.isdigit() and len(value) < 3 else 0
+    return min(whole_number(value, 2) or 0, limit)
 
 
 def raw_position(args: Mapping[str, str] | None = None) -> str:
@@ -68,11 +69,8 @@ def now_s() -> int:
 
 def asked() -> int:
     """When the caller first asked for a person, as carried in the URL (`t`); now when missing or absurd."""
-    value = request.args.get("t", "")
-    now = now_s()
-    if value.isascii() and value.isdigit() and now - 86400 < int(value) <= now + 60:
-        return int(value)
-    return now
+    value, now = whole_number(request.args.get("t", ""), 12), now_s()
+    return value if value is not None and now - 86400 < value <= now + 60 else now
 
 
 def asked_at() -> dt.datetime:
