@@ -13,9 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from sqlalchemy import Column, String
+
 from ivr import clock
 from ivr.privacy import mask_number
 from ivr.store.number_key import NumberKey
+from ivr.store.tables import calls, events
 
 
 # A NamedTuple, not a dataclass: the writer makes one per event and reads the fields by position.
@@ -42,11 +45,26 @@ new_event = tuple.__new__
 
 ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _DETAIL = ("digits", "answer", "menu", "outcome", "reason", "status", "error")
-# The columns' limits (ivr.store.tables): a value is made to fit when its row is made, so one odd field in
-# a request never makes the database refuse a batch. A count of seconds with more digits than this is no
+# A value is made to fit its column (the tables' own lengths) when its row is made, so one odd field in a
+# request never makes the database refuse a batch. A count of seconds with more digits than this is no
 # count (an int4 on PostgreSQL holds nine digits at least).
 MAX_SECONDS_DIGITS = 9
-_KIND, _STATUS, _MASKED, _PRESSED = 20, 20, 32, 4
+
+
+def _length(column: Column[Any]) -> int:
+    """A String(n) column's n."""
+    kind = column.type
+    assert isinstance(kind, String) and kind.length is not None
+    return kind.length
+
+
+_SID, _KIND, _POSITION = _length(events.c.call_sid), _length(events.c.kind), _length(events.c.position)
+_DETAIL_LEN, _STATUS, _MASKED = (
+    _length(events.c.detail),
+    _length(calls.c.status),
+    _length(calls.c.number_masked),
+)
+_PRESSED = _length(events.c.pressed)
 
 
 def seconds(value: object) -> int | None:
@@ -55,27 +73,27 @@ def seconds(value: object) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_SECONDS_DIGITS else None
 
 
-# event, fields, CallSid, caller's number, CallDuration, keys pressed, clock.stamp
-Note = tuple[str, Mapping[str, object], str, str | None, str | None, str, int]
+# What a request noted: event, fields, CallSid, caller's number, CallDuration, keys pressed, clock.stamp
+RequestNote = tuple[str, Mapping[str, object], str, str | None, str | None, str, int]
 
 
 # A webhook notes only what its request holds; the writer makes the row of it (the detail, the mask, the
 # keyed hash, the time) in its own loop, where that code runs warm and no request waits for it.
-def finisher(key: NumberKey) -> Callable[[Note | Event], Event]:
+def finisher(key: NumberKey) -> Callable[[RequestNote | Event], Event]:
     """What the writer makes of a note (an Event as it is): its row, the caller's number masked and hashed.
 
     The number waits in clear in the worker's memory only until the writer's next batch (a second; up
     to 5 s while the database is down): the batch makes the Event before it writes.
     """
 
-    def finish(note: Note | Event) -> Event:
+    def finish(note: RequestNote | Event) -> Event:
         if isinstance(note, Event):  # a batch given back to retry, or an event noted whole (tests)
             return note
         event, fields, sid, number, duration_text, pressed, stamp = note
         detail = ""
         for name in _DETAIL:  # the first of these the event carries
             if name in fields:
-                detail = str(fields[name])[: _STATUS if event == "status" else 40]
+                detail = str(fields[name])[: _STATUS if event == "status" else _DETAIL_LEN]
                 break
         masked = hashed = duration = amount = None
         if number:
@@ -84,8 +102,8 @@ def finisher(key: NumberKey) -> Callable[[Note | Event], Event]:
             duration = seconds(duration_text)
         if "wait_s" in fields:
             amount = seconds(fields["wait_s"])
-        position, ended = str(fields.get("p", ""))[:16], event == "status" and detail in ENDED
-        at, sid = clock.from_stamp(stamp), sid[:64]
+        position, ended = str(fields.get("p", ""))[:_POSITION], event == "status" and detail in ENDED
+        at, sid = clock.from_stamp(stamp), sid[:_SID]
         kind, keys = event[:_KIND], pressed[:_PRESSED] or None
         row = (sid, at, kind, position, detail, masked, hashed, duration, ended, amount, keys)
         found: Event = new_event(Event, row)
