@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ivr.call.availability import Availability
 from ivr.flow.model import MAX_PATH, Flow
@@ -34,7 +34,7 @@ class Step:
     notice: tuple[str, ...] = ()  # when closed: the prompts saying why and when the line opens next
     # what the call log records about this step (event name and its fields), when anything
     event: str = ""
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve(flow: Flow, path: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
@@ -35,8 +34,7 @@ def answer(
     """
     journaled = False
     if step.event:
-        fields: dict[str, Any] = {"p": step.path, **step.fields}
-        form = note(step.event, pressed=pressed, form=form, **fields)
+        form = note(step.event, pressed=pressed, form=form, p=step.path, **step.fields)
         journaled = True
     if step.kind == "node" and not step.reason:
         journaled = note_heard(loaded, step.path, pressed, where, form) or journaled
