@@ -48,6 +48,10 @@ class Document:
         line, col = self.at(path, key=key)
         self.problems.append(Problem(self.file, line, col, message, fix, "warning" if warn else "error"))
 
+    def error(self, line: int, col: int, message: str, fix: str) -> None:
+        """Record an error at a line and column (1-based) of the file."""
+        self.problems.append(Problem(self.file, line, col, message, fix))
+
 
 def load(path: Path, display: str | None = None) -> Document:
     """Read a YAML file; problems (syntax, encoding, tabs, duplicate keys) are collected, never raised."""
@@ -55,9 +59,7 @@ def load(path: Path, display: str | None = None) -> Document:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        doc.problems.append(
-            Problem(doc.file, 1, 1, f"cannot read the file ({exc.strerror})", "check the path")
-        )
+        doc.error(1, 1, f"cannot read the file ({exc.strerror})", "check the path")
         return doc
     return parse(raw, doc)
 
@@ -65,14 +67,11 @@ def load(path: Path, display: str | None = None) -> Document:
 def parse(raw: bytes, doc: Document) -> Document:
     """Parse YAML bytes into `doc`."""
     if len(raw) > MAX_BYTES:
-        doc.problems.append(
-            Problem(
-                doc.file,
-                1,
-                1,
-                f"the file is {len(raw):,} bytes: an ops file is at most {MAX_BYTES:,}",
-                "restore the file from the last version (it is a few kilobytes)",
-            )
+        doc.error(
+            1,
+            1,
+            f"the file is {len(raw):,} bytes: an ops file is at most {MAX_BYTES:,}",
+            "restore the file from the last version (it is a few kilobytes)",
         )
         return doc
     try:
@@ -80,42 +79,31 @@ def parse(raw: bytes, doc: Document) -> Document:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        doc.problems.append(
-            Problem(
-                doc.file,
-                line,
-                col,
-                f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})",
-                "save the file as UTF-8 (文字コードを UTF-8 にして保存してください)",
-            )
+        doc.error(
+            line,
+            col,
+            f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})",
+            "save the file as UTF-8 (文字コードを UTF-8 にして保存してください)",
         )
         return doc
     if not text.strip():
-        doc.problems.append(
-            Problem(doc.file, 1, 1, "the file is empty", "restore the file from the last version")
-        )
+        doc.error(1, 1, "the file is empty", "restore the file from the last version")
         return doc
     for number, line_text in enumerate(text.splitlines(), 1):
         indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
         if "\t" in indent:
-            doc.problems.append(
-                Problem(
-                    doc.file,
-                    number,
-                    indent.index("\t") + 1,
-                    "a tab is used for indentation",
-                    "indent with spaces, not tabs",
-                )
+            doc.error(
+                number,
+                indent.index("\t") + 1,
+                "a tab is used for indentation",
+                "indent with spaces, not tabs",
             )
         if line_text.lstrip().startswith("#:"):  # meant as the # key: YAML would silently drop the line
-            doc.problems.append(
-                Problem(
-                    doc.file,
-                    number,
-                    len(indent) + 1,
-                    "an unquoted # starts a comment, so YAML would drop this whole line (and what it sets)",
-                    'write the key in quotes: "#": (キーの # は引用符で囲んでください)',
-                )
+            doc.error(
+                number,
+                len(indent) + 1,
+                "an unquoted # starts a comment, so YAML would drop this whole line (and what it sets)",
+                'write the key in quotes: "#": (キーの # は引用符で囲んでください)',
             )
     if blocking(doc.problems):
         return doc
@@ -127,19 +115,16 @@ def parse(raw: bytes, doc: Document) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        doc.problems.append(
-            Problem(
-                doc.file,
-                line,
-                col,
-                f"YAML syntax: {exc.problem or exc.context}",
-                'write "*" in quotes: unquoted, YAML reads * as an alias'
-                if exc.context == "while scanning an alias"
-                else "check indentation, colons and quotes on this line and the one above",
-            )
+        doc.error(
+            line,
+            col,
+            f"YAML syntax: {exc.problem or exc.context}",
+            'write "*" in quotes: unquoted, YAML reads * as an alias'
+            if exc.context == "while scanning an alias"
+            else "check indentation, colons and quotes on this line and the one above",
         )
     except yaml.YAMLError as exc:
-        doc.problems.append(Problem(doc.file, 1, 1, f"YAML syntax: {exc}", "check the file's structure"))
+        doc.error(1, 1, f"YAML syntax: {exc}", "check the file's structure")
     finally:
         loader.dispose()
     return doc
@@ -153,14 +138,11 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: YamlPath, doc: Docume
         if id(node) in doc.built:
             if id(node) not in doc.repeated:  # said once per part, however often it is repeated
                 doc.repeated.add(id(node))
-                doc.problems.append(
-                    Problem(
-                        doc.file,
-                        node.start_mark.line + 1,
-                        node.start_mark.column + 1,
-                        "this part is repeated elsewhere by an alias (*name or <<): ops files use none",
-                        "write the values out in full (アンカー & とエイリアス * は使えません)",
-                    )
+                doc.error(
+                    node.start_mark.line + 1,
+                    node.start_mark.column + 1,
+                    "this part is repeated elsewhere by an alias (*name or <<): ops files use none",
+                    "write the values out in full (アンカー & とエイリアス * は使えません)",
                 )
             return None
         doc.built.add(id(node))
@@ -169,14 +151,11 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: YamlPath, doc: Docume
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                doc.problems.append(
-                    Problem(
-                        doc.file,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        "a key must be plain text",
-                        "write the key as text before the colon",
-                    )
+                doc.error(
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                    "a key must be plain text",
+                    "write the key as text before the colon",
                 )
                 continue
             key = _scalar(loader, key_node)
@@ -184,13 +163,10 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: YamlPath, doc: Docume
             position = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if child in doc.keys:
                 first = doc.keys[child]
-                doc.problems.append(
-                    Problem(
-                        doc.file,
-                        *position,
-                        f"duplicate key {key!r} (first at line {first[0]})",
-                        "remove one of them; YAML would silently keep only the last",
-                    )
+                doc.error(
+                    *position,
+                    f"duplicate key {key!r} (first at line {first[0]})",
+                    "remove one of them; YAML would silently keep only the last",
                 )
                 continue
             doc.keys[child] = position
