@@ -93,8 +93,7 @@ def batch_access_log() -> None:
 
     granian's handler writes and flushes every line from the request's thread: a system call per
     request, and a request held up whenever the log's reader (a container's log pipe) is slow. Batched,
-    lines reach stdout at most ivr.logs.FLUSH_S later, and a worker's exit writes what it holds. bench/'s
-    limit app calls this too: the same server settings for both.
+    lines reach stdout at most ivr.logs.FLUSH_S later, and a worker's exit writes what it holds.
 
     The lines go through the masking filter too, like every other log line: the hotline's own URLs
     carry no number, but anyone can send a forged request with one in its query string.
