@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from flask import current_app
 
 from ivr import clock
+from ivr.call.notes import Note
 from ivr.privacy import mask_number, printable
 from ivr.store import extension as store
 from ivr.web import metrics
@@ -50,6 +51,12 @@ def note(
     if row:
         _row(event, fields, form, pressed, caller)
     return form
+
+
+def note_all(notes: Iterable[Note]) -> None:
+    """Journal what a call decision says happened, in order (each note's line, metrics and row)."""
+    for said in notes:
+        note(said.event, **said.fields)
 
 
 def _row(

@@ -23,7 +23,7 @@ from ivr.store import agents, reservations, waits
 from ivr.store import extension as store
 from ivr.store.sealed import InvalidToken
 from ivr.web import webhook
-from ivr.web.calllog import note
+from ivr.web.calllog import note_all
 from ivr.web.form import whole_number
 from ivr.web.signature import protect
 from ivr.web.webhook import twiml, with_flow
@@ -67,15 +67,10 @@ def _agent() -> tuple[str, str] | None:
     return agents.by_number(store.sync_engine(), store.keyed_hash(number)) if number else None
 
 
-def _journal(step: LineStep) -> None:
-    for said in step.notes:
-        note(said.event, **said.fields)
-
-
 def answer(loaded: Loaded, step: LineStep, name: str = "", callback_id: int = 0) -> Response:
     """Journal what the step says happened, then its TwiML (the menu's counts and the next caller's
     context read from the store); `name`: the signed-in agent, `callback_id`: the callback dialed."""
-    _journal(step)
+    note_all(step.notes)
     r = loaded.renderer
     if step.kind == "menu":
         waiting = len(waits.waiting_calls(store.sync_engine(), webhook.naive_now()))
@@ -170,7 +165,7 @@ def choose(loaded: Loaded, name: str) -> Response:
             retry_min=0,
         )
         return answer(loaded, steps.claimed("unreadable", n), name)
-    _journal(steps.claimed("ok", n))
+    note_all(steps.claimed("ok", n).notes)
     return twiml(render.call_back(loaded.renderer, _session(name), claimed.id, number))
 
 

@@ -14,7 +14,7 @@ from ivr.state import Loaded
 from ivr.store import extension as store
 from ivr.store.waits import BRIDGED
 from ivr.web import webhook
-from ivr.web.calllog import note
+from ivr.web.calllog import note, note_all
 from ivr.web.form import whole_number
 from ivr.web.signature import protect
 from ivr.web.webhook import position, twiml, with_flow
@@ -29,8 +29,7 @@ def _int(name: str) -> int:
 
 def answer(loaded: Loaded, step: Step, asked: int, k: str = "") -> Response:
     """Journal what the step says happened, then its TwiML (a `queue` step: into the queue or the offer)."""
-    for said in step.notes:
-        note(said.event, **said.fields)
+    note_all(step.notes)
     if step.kind == "queue":
         return enqueue_or_offer(loaded, step.path)
     return twiml(queue_render.step(loaded.renderer, step, asked, k))
